@@ -1,0 +1,1 @@
+"""REST blueprints under /v1: parse → access → service → dump."""

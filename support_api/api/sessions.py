@@ -1,0 +1,81 @@
+"""Chat sessions: open, list, view, claim, close, reopen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+
+from support_api.api.common import current_principal, json_body, query_args
+from support_api.lib.access import get_session
+from support_api.lib.auth import Role
+from support_api.lib.errors import ValidationFailed
+from support_api.lib.runtime import get_runtime
+from support_api.models import ChatSession
+from support_api.schemas.requests import SessionCreateSchema, SessionListQuery
+from support_api.schemas.responses import dump_message, dump_session
+from support_api.services import queries, sessions
+
+bp = Blueprint("sessions", __name__)
+
+_create = SessionCreateSchema()
+_list = SessionListQuery()
+
+
+def _with_unread(chat: ChatSession) -> dict[str, Any]:
+    rt, principal = get_runtime(), current_principal()
+    with rt.db.read() as db:
+        unread = queries.unread_counts(db, principal, [chat.id]).get(chat.id, 0)
+    return dump_session(chat, unread_count=unread)
+
+
+@bp.post("/sessions")
+def open_session() -> tuple[dict[str, Any], int]:
+    principal = current_principal()
+    data = json_body(_create)
+    result = sessions.open_session(get_runtime(), principal, category=data["category"],
+                                   message=data["message"], client_context=data["client_context"])
+    body = _with_unread(result.session)
+    if result.message is not None:
+        body["first_message"] = dump_message(result.message)
+    return body, 201 if result.created else 200
+
+
+@bp.get("/sessions")
+def list_sessions() -> dict[str, Any]:
+    rt, principal = get_runtime(), current_principal()
+    args = query_args(_list)
+    if args.get("assigned") and principal.role is Role.USER:
+        raise ValidationFailed("Only operators can filter by assignment", {"fields": {"assigned": ["Not for users."]}})
+    with rt.db.read() as db:
+        rows, next_cursor = queries.list_sessions(
+            db, principal, status=args.get("status"), category=args.get("category"),
+            assigned_to_me=args.get("assigned") == "me", order=args["order"], limit=args["limit"],
+            cursor=args.get("cursor"),
+        )
+        unread = queries.unread_counts(db, principal, [row.id for row in rows])
+    return {"items": [dump_session(row, unread_count=unread.get(row.id, 0)) for row in rows],
+            "next_cursor": next_cursor}
+
+
+@bp.get("/sessions/<session_id>")
+def get_one(session_id: str) -> dict[str, Any]:
+    rt, principal = get_runtime(), current_principal()
+    with rt.db.read() as db:
+        chat = get_session(db, principal, session_id)
+    return _with_unread(chat)
+
+
+@bp.post("/sessions/<session_id>/claim")
+def claim(session_id: str) -> dict[str, Any]:
+    return _with_unread(sessions.claim_session(get_runtime(), current_principal(), session_id))
+
+
+@bp.post("/sessions/<session_id>/close")
+def close(session_id: str) -> dict[str, Any]:
+    return _with_unread(sessions.close_session(get_runtime(), current_principal(), session_id))
+
+
+@bp.post("/sessions/<session_id>/reopen")
+def reopen(session_id: str) -> dict[str, Any]:
+    return _with_unread(sessions.reopen_session(get_runtime(), current_principal(), session_id))

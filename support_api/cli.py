@@ -1,0 +1,117 @@
+"""`support-api` console script: serve, db upgrade, token.
+
+Nothing heavy is imported at module level: `serve` must install the async runtime
+(eventlet/gevent monkey-patching) before Flask, SQLAlchemy, psycopg or redis are imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _prepare_runtime(async_mode: str) -> None:
+    """Monkey-patch for the chosen runtime. Only the server entry point does this."""
+    if async_mode == "eventlet":
+        # psycopg 3's C-level wait would block every greenlet during a query.
+        os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
+        import eventlet
+
+        eventlet.monkey_patch()
+    elif async_mode == "gevent":
+        from gevent import monkey
+
+        monkey.patch_all()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from support_api.config import Settings
+
+    settings = Settings.from_env()
+    _prepare_runtime(settings.async_mode)
+
+    import logging
+
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from support_api.app import create_app, socketio_of
+    from support_api.lib import migrate
+
+    if settings.auto_migrate:
+        migrate.upgrade(settings.database_url)
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    app = create_app(settings)
+    socketio = socketio_of(app)
+    logging.getLogger("support_api").info("serving on http://%s:%s (async mode %s)", host, port, settings.async_mode)
+    run_options: dict[str, object] = {"host": host, "port": port, "log_output": False}
+    if settings.async_mode == "eventlet":
+        # eventlet's WSGI server caps open connections at 1,024 unless told otherwise.
+        run_options["max_size"] = settings.max_connections
+    elif settings.async_mode == "threading":
+        run_options["allow_unsafe_werkzeug"] = True
+    socketio.run(app, **run_options)  # type: ignore[arg-type]
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from support_api.config import Settings
+    from support_api.lib import migrate
+
+    migrate.upgrade(Settings.from_env().database_url, args.revision)
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from support_api.config import Settings
+    from support_api.lib.auth import Role, mint_token
+
+    departments = [d.strip() for d in (args.departments or "").split(",") if d.strip()]
+    print(mint_token(Settings.from_env(), args.sub, Role(args.role), name=args.name, locale=args.locale,
+                     departments=departments, ttl_seconds=args.ttl))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="support-api", description="Support-chat backend (REST + Socket.IO)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the REST + Socket.IO server")
+    serve.add_argument("--host", help="bind address (default SUPPORT_API_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default SUPPORT_API_PORT or 8000; 0 picks a free one)")
+    serve.set_defaults(run=_serve)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_commands.add_parser("upgrade", help="apply Alembic migrations")
+    upgrade.add_argument("revision", nargs="?", default="head")
+    upgrade.set_defaults(run=_db_upgrade)
+
+    token = commands.add_parser("token", help="print a JWT signed with the configured key (local use, operations)")
+    token.add_argument("sub", help="the subject: user or operator id")
+    token.add_argument("--role", choices=["user", "operator", "admin"], default="user")
+    token.add_argument("--name")
+    token.add_argument("--locale")
+    token.add_argument("--departments", help="comma-separated category codes, e.g. funds,security")
+    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
+    token.set_defaults(run=_token)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - print a clear line instead of a traceback for config errors
+        from support_api.config import ConfigError
+
+        if isinstance(exc, ConfigError):
+            print(f"support-api: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

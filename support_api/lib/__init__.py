@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: database, auth, the access gate, errors and event emission."""

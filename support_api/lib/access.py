@@ -1,0 +1,58 @@
+"""The one access gate: only this module turns a session id into a session for a caller.
+
+A user reaches only their own sessions; an operator reaches sessions of their departments
+(all when the token names none); an admin reaches all. Anything else is `not_found`, never
+`forbidden`, so an id says nothing about whether someone else's session exists.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import ColumnElement, select, true
+from sqlalchemy.orm import Session
+
+from support_api.lib.auth import Principal, Role
+from support_api.lib.errors import Forbidden, NotFound
+from support_api.models import ChatSession
+
+_SESSION_ID = re.compile(r"^ses_[0-9a-f]{28}$")
+
+
+def visible_sessions(principal: Principal) -> ColumnElement[bool]:
+    """A WHERE clause selecting exactly the sessions `principal` may see."""
+    if principal.role is Role.USER:
+        return ChatSession.user_id == principal.id
+    if principal.role is Role.OPERATOR and principal.departments:
+        return ChatSession.department.in_(principal.departments)
+    return true()
+
+
+def can_see(principal: Principal, chat: ChatSession) -> bool:
+    if principal.role is Role.USER:
+        return chat.user_id == principal.id
+    if principal.role is Role.OPERATOR and principal.departments:
+        return chat.department in principal.departments
+    return True
+
+
+def get_session(db: Session, principal: Principal, session_id: str, *, for_update: bool = False) -> ChatSession:
+    """The session if `principal` may see it, else NotFound. `for_update` locks the row."""
+    # Checked before querying: a malformed id (NUL bytes, huge strings) never reaches SQL.
+    if not isinstance(session_id, str) or not _SESSION_ID.match(session_id):
+        raise NotFound("Session not found")
+    query = select(ChatSession).where(ChatSession.id == session_id, visible_sessions(principal))
+    if for_update:
+        query = query.with_for_update()
+    chat = db.execute(query).scalar_one_or_none()
+    if chat is None:
+        raise NotFound("Session not found")
+    return chat
+
+
+def require_role(principal: Principal, *roles: Role) -> None:
+    if principal.role not in roles:
+        raise Forbidden(
+            "This action is not available to your role",
+            {"role": principal.role.value, "allowed": [r.value for r in roles]},
+        )

@@ -1,0 +1,77 @@
+"""Engine and sessions: plain SQLAlchemy 2 (no Flask-SQLAlchemy, see DESIGN.md).
+
+Services open a transaction with `Database.write()` and read with `Database.read()`.
+On SQLite a write transaction starts with `BEGIN IMMEDIATE`: the write lock is taken up
+front, so two writers queue on `busy_timeout` instead of one failing with
+`database is locked` when it upgrades a read lock. PostgreSQL uses row locks instead
+(`SELECT … FOR UPDATE` in the services).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+_want_immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("_want_immediate", default=False)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from pysqlite so BEGIN can be IMMEDIATE (SQLAlchemy recipe).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _want_immediate.get() else "BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, pool_size=10, max_overflow=20, connect_args={"timeout": 10})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+class Database:
+    """One engine and its session factory; owned by the app, shared by services."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self.dialect = self.engine.dialect.name
+        self._factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._factory() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A transaction that commits when the block ends and rolls back on any error."""
+        token = _want_immediate.set(True)
+        try:
+            with self._factory() as session, session.begin():
+                yield session
+        finally:
+            _want_immediate.reset(token)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,69 @@
+"""The one error type services and handlers raise, and its envelope.
+
+REST answers `{"error": {"code", "message", "details"}}` with the status below; Socket.IO
+acks answer `{"ok": false, "error": {...}}` with the same body. Codes are stable API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None, *, code: str | None = None,
+                 status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "details": self.details}
+
+
+class ValidationFailed(ApiError):
+    status = 422
+    code = "validation_error"
+
+
+class MalformedRequest(ApiError):
+    """The body is not parseable JSON (as opposed to parseable but invalid: 422)."""
+
+    status = 400
+    code = "validation_error"
+
+
+class Unauthorized(ApiError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(ApiError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(ApiError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ApiError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+    code = "unsupported_media_type"

@@ -1,0 +1,63 @@
+"""Socket.IO emission, used by services only after their transaction has committed.
+
+Rooms (every socket joins its own on connect, and session rooms on `session:join`):
+- `session:<id>`   sockets that joined the session (both sides, every device);
+- `user:<sub>`     every socket of one user, for their session list and badge;
+- `staff:<sub>`    every socket of one operator or admin;
+- `dept:<code>`    operators of a department; `dept:*` operators of all departments and admins.
+
+A list of rooms reaches each socket once (python-socketio deduplicates by sid), also across
+processes through the Redis message queue.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_socketio import SocketIO
+
+from support_api.models import ChatSession
+
+ALL_DEPARTMENTS = "*"
+
+
+def session_room(session_id: str) -> str:
+    return f"session:{session_id}"
+
+
+def user_room(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+def staff_room(staff_id: str) -> str:
+    return f"staff:{staff_id}"
+
+
+def dept_room(department: str) -> str:
+    return f"dept:{department}"
+
+
+def status_audience(chat: ChatSession) -> list[str]:
+    """Who hears that a session changed: its room, its user, its operator and the department."""
+    rooms = [session_room(chat.id), user_room(chat.user_id), dept_room(chat.department), dept_room(ALL_DEPARTMENTS)]
+    if chat.operator_id:
+        rooms.append(staff_room(chat.operator_id))
+    return rooms
+
+
+def message_audience(chat: ChatSession) -> list[str]:
+    """Who receives a new message: both sides; the whole department while nobody holds it."""
+    rooms = [session_room(chat.id), user_room(chat.user_id)]
+    if chat.operator_id:
+        rooms.append(staff_room(chat.operator_id))
+    else:
+        rooms += [dept_room(chat.department), dept_room(ALL_DEPARTMENTS)]
+    return rooms
+
+
+class Events:
+    def __init__(self, socketio: SocketIO) -> None:
+        self._socketio = socketio
+
+    def emit(self, event: str, payload: dict[str, Any], rooms: list[str], *, skip_sid: str | None = None) -> None:
+        self._socketio.emit(event, payload, to=rooms, skip_sid=skip_sid)

@@ -1,0 +1,25 @@
+"""The per-app objects services need: settings, database, event emitter, token verifier."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from support_api.config import Settings
+from support_api.lib.auth import TokenVerifier
+from support_api.lib.db import Database
+from support_api.lib.events import Events
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    db: Database
+    events: Events
+    verifier: TokenVerifier
+
+
+def get_runtime() -> Runtime:
+    runtime: Runtime = current_app.extensions["support_api"]
+    return runtime

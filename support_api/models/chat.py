@@ -1,0 +1,103 @@
+"""Chat sessions, their messages, and each participant's read position."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from support_api.models.base import Base, new_id, utcnow
+
+
+class Category(str, enum.Enum):
+    """What the user needs help with; also the department that answers (see seed)."""
+
+    TRADING = "trading"
+    ACCOUNT = "account"
+    FUNDS = "funds"
+    SYSTEM_ERROR = "system_error"
+    SECURITY = "security"
+    OTHER = "other"
+
+
+class SessionStatus(str, enum.Enum):
+    WAITING = "waiting"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class SenderType(str, enum.Enum):
+    USER = "user"
+    OPERATOR = "operator"
+    SYSTEM = "system"
+    BOT = "bot"
+
+
+class ChatSession(Base):
+    """One conversation of one user with support.
+
+    `last_seq` is the counter that hands out message `seq` values: it is incremented in
+    the same transaction that inserts the message, under the session row's lock, so seqs
+    are 1, 2, 3… with no gaps and no repeats.
+    """
+
+    __tablename__ = "chat_sessions"
+    __table_args__ = (
+        # A retried "open a chat" with the same first client_msg_id finds the first one.
+        UniqueConstraint("user_id", "open_key"),
+        Index("ix_chat_sessions_user_created", "user_id", "created_at", "id"),
+        Index("ix_chat_sessions_status_created", "status", "created_at", "id"),
+        Index("ix_chat_sessions_operator_status", "operator_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ses"))
+    user_id: Mapped[str] = mapped_column(String(128))
+    user_name: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(32))
+    # The department whose operators may see and take the session. Starts as the category.
+    department: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default=SessionStatus.WAITING.value)
+    operator_id: Mapped[str | None] = mapped_column(String(128))
+    operator_name: Mapped[str | None] = mapped_column(String(200))
+    client_context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    open_key: Mapped[str | None] = mapped_column(String(128))
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column()
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("session_id", "seq"),
+        # Idempotency: one sender's client_msg_id names one message in a session.
+        UniqueConstraint("session_id", "sender_type", "sender_id", "client_msg_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("msg"))
+    session_id: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    sender_type: Mapped[str] = mapped_column(String(16))
+    sender_id: Mapped[str | None] = mapped_column(String(128))
+    sender_name: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    client_msg_id: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReadState(Base):
+    """How far one participant has read one session (drives unread counts and badges)."""
+
+    __tablename__ = "read_states"
+
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("chat_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    reader_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    reader_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    last_read_seq: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

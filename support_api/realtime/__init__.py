@@ -1,0 +1,1 @@
+"""Socket.IO handlers: the same parse → access → service → dump pattern as api/."""

@@ -1,0 +1,65 @@
+"""Who is behind each socket of this process, and the ack envelope every handler returns."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import request
+from marshmallow import Schema, ValidationError
+
+from support_api.lib.auth import Principal
+from support_api.lib.errors import ApiError, Unauthorized, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+# sid → principal, for sockets connected to this process. Filled on connect, emptied on disconnect.
+_principals: dict[str, Principal] = {}
+
+
+def remember(sid: str, principal: Principal) -> None:
+    _principals[sid] = principal
+
+
+def forget(sid: str) -> None:
+    _principals.pop(sid, None)
+
+
+def socket_principal() -> Principal:
+    principal = _principals.get(request.sid)  # type: ignore[attr-defined]
+    if principal is None:
+        raise Unauthorized("Not authenticated")
+    if principal.expired():
+        # A long-lived socket outlives its token: the client reconnects with a fresh one.
+        raise Unauthorized("The token has expired; reconnect with a new one", {"reason": "expired"})
+    return principal
+
+
+def acked(schema: Schema) -> Callable[[Callable[..., dict[str, Any]]], Callable[[Any], dict[str, Any]]]:
+    """Validate the payload with `schema`, call the handler with (principal, data), and turn
+    the outcome into `{"ok": true, ...}` or `{"ok": false, "error": {...}}` for the ack."""
+
+    def wrap(handler: Callable[..., dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+        @functools.wraps(handler)
+        def run(payload: Any = None) -> dict[str, Any]:
+            try:
+                principal = socket_principal()
+                if not isinstance(payload, dict):
+                    raise ValidationFailed("The payload must be an object")
+                try:
+                    data = schema.load(payload)
+                except ValidationError as exc:
+                    raise ValidationFailed("The payload is not valid", {"fields": exc.normalized_messages()}) from exc
+                return {"ok": True, **handler(principal, data)}
+            except ApiError as exc:
+                return {"ok": False, "error": exc.to_dict()}
+            except Exception:  # noqa: BLE001 - a socket handler must always ack
+                log.exception("socket handler %s failed", handler.__name__)
+                return {"ok": False, "error": {"code": "internal_error", "message": "Something went wrong",
+                                               "details": {}}}
+
+        return run
+
+    return wrap

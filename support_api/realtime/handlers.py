@@ -1,0 +1,116 @@
+"""Socket.IO events. See docs/asyncapi.yaml for payloads and acks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_socketio import SocketIO, emit, join_room, leave_room, rooms
+
+from support_api.lib.access import get_session
+from support_api.lib.auth import Principal
+from support_api.lib.errors import NotFound, Unauthorized
+from support_api.lib.events import ALL_DEPARTMENTS, dept_room, session_room, staff_room, user_room
+from support_api.lib.runtime import get_runtime
+from support_api.realtime.connections import acked, forget, remember
+from support_api.schemas.requests import (
+    SocketJoinSchema,
+    SocketMessageSendSchema,
+    SocketReadSchema,
+    SocketSessionRefSchema,
+    SocketTypingSchema,
+)
+from support_api.schemas.responses import dump_message, dump_session
+from support_api.services import messages, queries, read_state
+
+
+def _token_from(auth: Any) -> str:
+    if isinstance(auth, dict) and isinstance(auth.get("token"), str):
+        return auth["token"]
+    # Clients that cannot send an auth payload may send the usual header instead.
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def on_connect(auth: Any = None) -> bool:
+    try:
+        principal = get_runtime().verifier.verify(_token_from(auth))
+    except Unauthorized as exc:
+        # The client's connect_error handler receives this envelope as its data.
+        raise ConnectionRefusedError(exc.to_dict()) from exc
+    sid = request.sid  # type: ignore[attr-defined]
+    remember(sid, principal)
+    if principal.is_staff:
+        join_room(staff_room(principal.id))
+        for department in principal.departments or (ALL_DEPARTMENTS,):
+            join_room(dept_room(department))
+    else:
+        join_room(user_room(principal.id))
+    return True
+
+
+def on_disconnect(*_: Any) -> None:
+    forget(request.sid)  # type: ignore[attr-defined]
+
+
+@acked(SocketJoinSchema())
+def on_join(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
+    rt = get_runtime()
+    with rt.db.read() as db:
+        chat = get_session(db, principal, data["session_id"])
+        items, has_more = queries.list_messages(db, chat, after_seq=data["after_seq"], limit=data["limit"])
+        unread = queries.unread_counts(db, principal, [chat.id]).get(chat.id, 0)
+    # Joined after reading: a message committed in between arrives as message:new as well as
+    # (maybe) in the ack; clients drop a seq they already hold.
+    join_room(session_room(chat.id))
+    return {"session": dump_session(chat, unread_count=unread), "messages": [dump_message(m) for m in items],
+            "has_more": has_more}
+
+
+@acked(SocketSessionRefSchema())
+def on_leave(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
+    leave_room(session_room(data["session_id"]))
+    return {}
+
+
+@acked(SocketMessageSendSchema())
+def on_send(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
+    result = messages.send_message(get_runtime(), principal, data["session_id"], body=data["body"],
+                                   client_msg_id=data["client_msg_id"], origin_sid=request.sid)  # type: ignore[attr-defined]
+    return {"message": dump_message(result.message), "duplicate": not result.created}
+
+
+@acked(SocketReadSchema())
+def on_read(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
+    return read_state.mark_read(get_runtime(), principal, data["session_id"], data["seq"])
+
+
+@acked(SocketTypingSchema())
+def on_typing(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
+    room = session_room(data["session_id"])
+    # Only a socket that joined the session (and so passed the access gate) may type in it;
+    # this keeps a keystroke-rate event off the database.
+    if room not in rooms():
+        raise NotFound("Join the session first", {"reason": "not_joined"})
+    emit("typing", {"session_id": data["session_id"],
+                    "sender": {"type": principal.participant_type, "id": principal.id, "name": principal.name},
+                    "is_typing": data["is_typing"]}, to=room, include_self=False)
+    return {}
+
+
+def on_unknown(event: str, *args: Any) -> dict[str, Any]:
+    """An event this server does not know still gets an ack, so a client never waits forever."""
+    return {"ok": False, "error": {"code": "unknown_event", "message": f"Unknown event {event[:64]!r}",
+                                   "details": {}}}
+
+
+def register(socketio: SocketIO) -> None:
+    socketio.on_event("connect", on_connect)
+    socketio.on_event("disconnect", on_disconnect)
+    socketio.on_event("session:join", on_join)
+    socketio.on_event("session:leave", on_leave)
+    socketio.on_event("message:send", on_send)
+    socketio.on_event("session:read", on_read)
+    socketio.on_event("typing", on_typing)
+
+    socketio.on_event("*", on_unknown)

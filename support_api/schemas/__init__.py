@@ -1,0 +1,1 @@
+"""Request schemas (marshmallow, the input contract) and response dumpers."""

@@ -1,0 +1,54 @@
+"""String fields that refuse what a database or a client would choke on.
+
+PostgreSQL rejects NUL characters and UTF-8 cannot encode lone surrogates (which JSON's
+`\\ud800` escapes can produce): either would become a 500 at insert time, so they are
+validation errors here instead.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from marshmallow import ValidationError, fields
+
+# C0 controls except tab, LF, CR; DEL; C1 controls; and lone surrogates.
+_FORBIDDEN_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_FORBIDDEN_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+class CleanString(fields.String):
+    """A single-line string: no control characters, no lone surrogates."""
+
+    forbidden = _FORBIDDEN_IN_LINE
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if self.forbidden.search(text):
+            raise ValidationError("Contains characters that are not allowed (control characters or invalid Unicode).")
+        return text
+
+
+class Text(CleanString):
+    """Multi-line text (message bodies): tabs and line breaks allowed, normalised to \\n."""
+
+    forbidden = _FORBIDDEN_IN_TEXT
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return super()._deserialize(value, attr, data, **kwargs).replace("\r\n", "\n").replace("\r", "\n")
+
+
+class MessageBody(Text):
+    """A message body: not blank, at most `SUPPORT_API_MAX_MESSAGE_LENGTH` characters."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        # Imported here so the schema module stays importable without an app.
+        from flask import current_app
+
+        text = super()._deserialize(value, attr, data, **kwargs)
+        limit = current_app.extensions["support_api"].settings.max_message_length
+        if not text.strip():
+            raise ValidationError("Must not be empty.")
+        if len(text) > limit:
+            raise ValidationError(f"Must be at most {limit} characters.", max_length=limit)
+        return text

@@ -1,0 +1,85 @@
+"""What clients may send, over REST and Socket.IO alike. Unknown fields are refused."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from support_api.models import Category, SessionStatus
+from support_api.schemas.fields import CleanString, MessageBody
+
+MAX_SEQ = 2**31 - 1  # message seq is a 32-bit integer column
+CLIENT_MSG_ID = validate.Regexp(
+    r"^[A-Za-z0-9._:\-]{1,128}$", error="Must be 1-128 characters of letters, digits, '.', '_', ':' or '-'."
+)
+SESSION_ID = validate.Length(min=1, max=64)
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class ClientContextSchema(StrictSchema):
+    app_version = CleanString(validate=validate.Length(max=64), allow_none=True)
+    os = CleanString(validate=validate.Length(max=64), allow_none=True)
+    device_model = CleanString(validate=validate.Length(max=128), allow_none=True)
+    locale = CleanString(validate=validate.Length(max=35), allow_none=True)
+    error_code = CleanString(validate=validate.Length(max=128), allow_none=True)
+
+
+class FirstMessageSchema(StrictSchema):
+    body = MessageBody(required=True)
+    client_msg_id = CleanString(required=True, validate=CLIENT_MSG_ID)
+
+
+class SessionCreateSchema(StrictSchema):
+    category = fields.String(required=True, validate=validate.OneOf([c.value for c in Category]))
+    message = fields.Nested(FirstMessageSchema, load_default=None, allow_none=True)
+    client_context = fields.Nested(ClientContextSchema, load_default=None, allow_none=True)
+
+
+class MessageCreateSchema(StrictSchema):
+    body = MessageBody(required=True)
+    client_msg_id = CleanString(required=True, validate=CLIENT_MSG_ID)
+
+
+class SocketMessageSendSchema(MessageCreateSchema):
+    session_id = CleanString(required=True, validate=SESSION_ID)
+
+
+class ReadSchema(StrictSchema):
+    seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_SEQ))
+
+
+class SocketReadSchema(ReadSchema):
+    session_id = CleanString(required=True, validate=SESSION_ID)
+
+
+class SocketJoinSchema(StrictSchema):
+    session_id = CleanString(required=True, validate=SESSION_ID)
+    after_seq = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=MAX_SEQ))
+    limit = fields.Integer(load_default=100, strict=True, validate=validate.Range(min=1, max=200))
+
+
+class SocketSessionRefSchema(StrictSchema):
+    session_id = CleanString(required=True, validate=SESSION_ID)
+
+
+class SocketTypingSchema(StrictSchema):
+    session_id = CleanString(required=True, validate=SESSION_ID)
+    is_typing = fields.Boolean(load_default=True, truthy={True}, falsy={False})
+
+
+class SessionListQuery(StrictSchema):
+    status = fields.String(validate=validate.OneOf([s.value for s in SessionStatus]))
+    category = fields.String(validate=validate.OneOf([c.value for c in Category]))
+    assigned = fields.String(validate=validate.OneOf(["me"]))
+    order = fields.String(load_default="desc", validate=validate.OneOf(["asc", "desc"]))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = CleanString(validate=validate.Length(min=1, max=200))
+
+
+class MessageListQuery(StrictSchema):
+    after_seq = fields.Integer(validate=validate.Range(min=0, max=MAX_SEQ))
+    before_seq = fields.Integer(validate=validate.Range(min=1, max=MAX_SEQ))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))

@@ -1,0 +1,50 @@
+"""Response shapes (see `openapi.yaml` components): plain functions, since dumping sits on
+the hot path of every message and needs no validation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from support_api.models import ChatSession, Message
+
+
+def iso(value: datetime | None) -> str | None:
+    """RFC 3339 in UTC with milliseconds and a `Z`, e.g. `2026-11-25T01:02:03.456Z`."""
+    if value is None:
+        return None
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def dump_session(chat: ChatSession, *, unread_count: int | None = None) -> dict[str, Any]:
+    """A Session. `unread_count` is the viewer's; broadcasts to many viewers leave it out."""
+    data: dict[str, Any] = {
+        "id": chat.id,
+        "user_id": chat.user_id,
+        "user_name": chat.user_name,
+        "category": chat.category,
+        "department": chat.department,
+        "status": chat.status,
+        "operator": {"id": chat.operator_id, "name": chat.operator_name} if chat.operator_id else None,
+        "client_context": chat.client_context,
+        "last_seq": chat.last_seq,
+        "created_at": iso(chat.created_at),
+        "updated_at": iso(chat.updated_at),
+        "closed_at": iso(chat.closed_at),
+    }
+    if unread_count is not None:
+        data["unread_count"] = unread_count
+    return data
+
+
+def dump_message(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "session_id": message.session_id,
+        "seq": message.seq,
+        "sender": {"type": message.sender_type, "id": message.sender_id, "name": message.sender_name},
+        "body": message.body,
+        "attachments": [],
+        "client_msg_id": message.client_msg_id,
+        "created_at": iso(message.created_at),
+    }

@@ -1,0 +1,58 @@
+"""Read positions: how far each participant has read each session."""
+
+from __future__ import annotations
+
+from sqlalchemy import case
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from support_api.lib.auth import Principal
+from support_api.lib.access import get_session
+from support_api.lib.events import session_room, staff_room, user_room
+from support_api.lib.runtime import Runtime
+from support_api.models import ReadState, utcnow
+from support_api.services.queries import unread_counts
+
+
+def advance_read(db: Session, session_id: str, reader_type: str, reader_id: str, seq: int) -> None:
+    """Move a reader's position forward to `seq`; never backwards, safe under concurrency."""
+    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(ReadState).values(
+        session_id=session_id, reader_type=reader_type, reader_id=reader_id, last_read_seq=seq, updated_at=utcnow()
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[ReadState.session_id, ReadState.reader_type, ReadState.reader_id],
+        set_={
+            "last_read_seq": case(
+                (ReadState.last_read_seq > stmt.excluded.last_read_seq, ReadState.last_read_seq),
+                else_=stmt.excluded.last_read_seq,
+            ),
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+    db.execute(stmt)
+
+
+def mark_read(rt: Runtime, principal: Principal, session_id: str, seq: int) -> dict[str, object]:
+    """Record that `principal` has read up to `seq` (clamped to the session's last seq).
+
+    Emits `session:read` to the session room and to the reader's own sockets, so their
+    other devices clear the badge too.
+    """
+    with rt.db.write() as db:
+        chat = get_session(db, principal, session_id)
+        seq = min(seq, chat.last_seq)
+        advance_read(db, chat.id, principal.participant_type, principal.id, seq)
+        db.flush()
+        position = db.get(ReadState, (chat.id, principal.participant_type, principal.id))
+        last_read_seq = position.last_read_seq if position else seq
+    with rt.db.read() as db:
+        unread = unread_counts(db, principal, [session_id]).get(session_id, 0)
+    event = {
+        "session_id": session_id,
+        "reader": {"type": principal.participant_type, "id": principal.id},
+        "last_read_seq": last_read_seq,
+    }
+    own_room = user_room(principal.id) if principal.participant_type == "user" else staff_room(principal.id)
+    rt.events.emit("session:read", event, [session_room(session_id), own_room])
+    return {**event, "unread_count": unread}

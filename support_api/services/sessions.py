@@ -1,0 +1,132 @@
+"""Opening, claiming, closing and reopening chat sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from support_api.lib.access import get_session, require_role
+from support_api.lib.auth import Principal, Role
+from support_api.lib.errors import Conflict
+from support_api.lib.events import message_audience, staff_room, status_audience
+from support_api.lib.runtime import Runtime
+from support_api.models import ChatSession, Message, SessionStatus, utcnow
+from support_api.schemas.responses import dump_message, dump_session
+from support_api.services.messages import append_message
+
+
+@dataclass(frozen=True)
+class OpenResult:
+    session: ChatSession
+    message: Message | None
+    created: bool  # False: a retry of an open that was already stored
+
+
+def _existing_open(rt: Runtime, principal: Principal, open_key: str) -> OpenResult | None:
+    with rt.db.read() as db:
+        chat = db.execute(
+            select(ChatSession).where(ChatSession.user_id == principal.id, ChatSession.open_key == open_key)
+        ).scalar_one_or_none()
+        if chat is None:
+            return None
+        first = db.execute(select(Message).where(Message.session_id == chat.id, Message.seq == 1)).scalar_one_or_none()
+        return OpenResult(chat, first, created=False)
+
+
+def open_session(rt: Runtime, principal: Principal, *, category: str, message: dict[str, Any] | None,
+                 client_context: dict[str, Any] | None) -> OpenResult:
+    """A user opens a chat in `category`, optionally with a first message (seq 1).
+
+    The first message's `client_msg_id` also makes the open idempotent: a retry of the same
+    request returns the session it created instead of opening a second chat.
+    """
+    require_role(principal, Role.USER)
+    open_key = message["client_msg_id"] if message else None
+    if open_key and (found := _existing_open(rt, principal, open_key)):
+        return found
+    now = utcnow()
+    try:
+        with rt.db.write() as db:
+            chat = ChatSession(
+                user_id=principal.id,
+                user_name=principal.name,
+                category=category,
+                department=category,
+                status=SessionStatus.WAITING.value,
+                client_context={k: v for k, v in (client_context or {}).items() if v is not None} or None,
+                open_key=open_key,
+                last_seq=0,
+                created_at=now,
+                updated_at=now,
+            )
+            db.add(chat)
+            db.flush()
+            first = append_message(db, chat, principal, message["body"], message["client_msg_id"]) if message else None
+    except IntegrityError:
+        # Two retries raced and the other one won the (user_id, open_key) constraint.
+        if open_key and (found := _existing_open(rt, principal, open_key)):
+            return found
+        raise
+    rt.events.emit("session:updated", dump_session(chat), status_audience(chat))
+    if first is not None:
+        rt.events.emit("message:new", dump_message(first), message_audience(chat))
+    return OpenResult(chat, first, created=True)
+
+
+def claim_session(rt: Runtime, principal: Principal, session_id: str) -> ChatSession:
+    """An operator takes a waiting session. Claiming one's own again is a no-op; one held by
+    someone else, or a closed one, is a conflict. The row lock makes concurrent claims safe."""
+    require_role(principal, Role.OPERATOR, Role.ADMIN)
+    with rt.db.write() as db:
+        chat = get_session(db, principal, session_id, for_update=True)
+        if chat.status == SessionStatus.ACTIVE.value and chat.operator_id == principal.id:
+            return chat
+        if chat.status == SessionStatus.ACTIVE.value:
+            raise Conflict("Another operator holds this session",
+                           {"reason": "already_claimed", "operator": {"id": chat.operator_id, "name": chat.operator_name}})
+        if chat.status == SessionStatus.CLOSED.value:
+            raise Conflict("The session is closed", {"reason": "session_closed"})
+        chat.status = SessionStatus.ACTIVE.value
+        chat.operator_id = principal.id
+        chat.operator_name = principal.name
+        chat.updated_at = utcnow()
+    rt.events.emit("session:updated", dump_session(chat), status_audience(chat))
+    return chat
+
+
+def close_session(rt: Runtime, principal: Principal, session_id: str) -> ChatSession:
+    """The user or an operator who may see it closes a session; closing twice is a no-op."""
+    with rt.db.write() as db:
+        chat = get_session(db, principal, session_id, for_update=True)
+        if chat.status == SessionStatus.CLOSED.value:
+            return chat
+        now = utcnow()
+        chat.status = SessionStatus.CLOSED.value
+        chat.closed_at = now
+        chat.updated_at = now
+    rt.events.emit("session:updated", dump_session(chat), status_audience(chat))
+    return chat
+
+
+def reopen_session(rt: Runtime, principal: Principal, session_id: str) -> ChatSession:
+    """The user reopens a closed session: it keeps its history and goes back to the queue."""
+    require_role(principal, Role.USER)
+    with rt.db.write() as db:
+        chat = get_session(db, principal, session_id, for_update=True)
+        if chat.status != SessionStatus.CLOSED.value:
+            return chat
+        previous_operator = chat.operator_id
+        chat.status = SessionStatus.WAITING.value
+        chat.operator_id = None
+        chat.operator_name = None
+        chat.closed_at = None
+        chat.updated_at = utcnow()
+    rooms = status_audience(chat)
+    if previous_operator:
+        # The operator who held it learns it left their hands.
+        rooms.append(staff_room(previous_operator))
+    rt.events.emit("session:updated", dump_session(chat), rooms)
+    return chat
