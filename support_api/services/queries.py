@@ -74,7 +74,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
             raise ValueError("cursor fields")
         return created_at, session_id
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-        raise ValidationFailed("The cursor is not valid", {"cursor": ["Not a cursor this API issued."]}) from exc
+        raise ValidationFailed("The cursor is not valid", {"fields": {"cursor": ["Not a cursor this API issued."]}}) from exc
 
 
 def list_sessions(db: Session, principal: Principal, *, status: str | None = None, category: str | None = None,

@@ -1,0 +1,132 @@
+"""Sending and reading messages over REST: seq, idempotency, paging, and bad input."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+import pytest
+
+from tests.conftest import Api
+
+OpenSession = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def active(api: Api, operator: str, open_session: OpenSession) -> str:
+    sid: str = open_session("funds")["id"]
+    assert api.post(f"/sessions/{sid}/claim", operator).status_code == 200
+    return sid
+
+
+def send(api: Api, token: str, sid: str, body: str, cid: str) -> Any:
+    return api.post(f"/sessions/{sid}/messages", token, json={"client_msg_id": cid, "body": body})
+
+
+def test_seq_increments_and_retry_returns_original(api: Api, user: str, operator: str, active: str) -> None:
+    first = send(api, user, active, "出金が遅れています", "u-1")
+    reply = send(api, operator, active, "Checking now", "o-1")
+    retry = send(api, user, active, "出金が遅れています", "u-1")
+    assert (first.status_code, reply.status_code, retry.status_code) == (201, 201, 200)
+    assert (first.get_json()["seq"], reply.get_json()["seq"]) == (1, 2)
+    assert retry.get_json() == first.get_json()
+    assert reply.get_json()["sender"] == {"type": "operator", "id": "op-1", "name": "Sato"}
+    # The same client_msg_id from the other participant is a different message.
+    other = send(api, operator, active, "again", "u-1")
+    assert other.status_code == 201 and other.get_json()["seq"] == 3
+    assert api.get(f"/sessions/{active}", user).get_json()["last_seq"] == 3
+
+
+def test_operator_must_hold_the_session(api: Api, operator: str, open_session: OpenSession) -> None:
+    sid = open_session("funds")["id"]
+    refused = send(api, operator, sid, "hello", "o-1")
+    assert refused.status_code == 409
+    assert refused.get_json()["error"]["details"]["reason"] == "not_assigned"
+    assert api.get(f"/sessions/{sid}", operator).get_json()["last_seq"] == 0
+
+
+def test_history_paging(api: Api, user: str, active: str) -> None:
+    for i in range(1, 8):
+        assert send(api, user, active, f"line {i}", f"c{i}").status_code == 201
+    page = api.get(f"/sessions/{active}/messages?limit=3", user).get_json()
+    assert [m["seq"] for m in page["items"]] == [1, 2, 3] and page["has_more"] and page["last_seq"] == 7
+    page = api.get(f"/sessions/{active}/messages?after_seq=5", user).get_json()
+    assert [m["seq"] for m in page["items"]] == [6, 7] and not page["has_more"]
+    page = api.get(f"/sessions/{active}/messages?before_seq=7&limit=2", user).get_json()
+    assert [m["seq"] for m in page["items"]] == [5, 6] and page["has_more"]
+    page = api.get(f"/sessions/{active}/messages?after_seq=2&before_seq=5", user).get_json()
+    assert [m["seq"] for m in page["items"]] == [3, 4]
+    for query in ("limit=0", "limit=201", "after_seq=-1", "before_seq=0", "after_seq=99999999999", "after_seq=a"):
+        assert api.get(f"/sessions/{active}/messages?{query}", user).status_code == 422, query
+
+
+def _assert_nothing_stored(api: Api, user: str, sid: str) -> None:
+    assert api.get(f"/sessions/{sid}", user).get_json()["last_seq"] == 0
+    assert api.get(f"/sessions/{sid}/messages", user).get_json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"client_msg_id": "c", "body": ""}, "body"),
+        ({"client_msg_id": "c", "body": "   \n "}, "body"),
+        ({"client_msg_id": "c", "body": "x" * 4097}, "body"),
+        ({"client_msg_id": "c", "body": "nul\x00byte"}, "body"),
+        ({"client_msg_id": "c", "body": 42}, "body"),
+        ({"client_msg_id": "c"}, "body"),
+        ({"body": "hi"}, "client_msg_id"),
+        ({"client_msg_id": "has space", "body": "hi"}, "client_msg_id"),
+        ({"client_msg_id": "c" * 129, "body": "hi"}, "client_msg_id"),
+        ({"client_msg_id": "c", "body": "hi", "extra": 1}, "extra"),
+    ],
+)
+def test_invalid_message_is_refused_and_not_stored(api: Api, user: str, open_session: OpenSession,
+                                                   payload: dict[str, Any], field: str) -> None:
+    sid = open_session()["id"]
+    response = api.post(f"/sessions/{sid}/messages", user, json=payload)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "validation_error" and field in error["details"]["fields"]
+    _assert_nothing_stored(api, user, sid)
+
+
+def test_body_at_the_limit_is_accepted(api: Api, user: str, open_session: OpenSession) -> None:
+    sid = open_session()["id"]
+    assert send(api, user, sid, "あ" * 4096, "max").status_code == 201
+
+
+def test_lone_surrogate_and_non_json_bodies(api: Api, user: str, open_session: OpenSession) -> None:
+    sid = open_session()["id"]
+    path = f"/sessions/{sid}/messages"
+    raw = '{"client_msg_id": "c", "body": "bad \\ud800 half"}'
+    response = api.post(path, user, data=raw, content_type="application/json")
+    assert response.status_code == 422 and "body" in response.get_json()["error"]["details"]["fields"]
+    response = api.post(path, user, data="{not json", content_type="application/json")
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "validation_error"
+    response = api.post(path, user, data="body=hi", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415 and response.get_json()["error"]["code"] == "unsupported_media_type"
+    response = api.post(path, user, data=json.dumps(["a", "list"]), content_type="application/json")
+    assert response.status_code == 422
+    response = api.post(path, user, data=json.dumps({"body": "x" * 300_000, "client_msg_id": "c"}),
+                        content_type="application/json")
+    assert response.status_code == 413 and response.get_json()["error"]["code"] == "payload_too_large"
+    _assert_nothing_stored(api, user, sid)
+
+
+def test_configured_length_limit(api: Api, user: str, open_session: OpenSession, app: Any) -> None:
+    from dataclasses import replace
+
+    runtime = app.extensions["support_api"]
+    app.extensions["support_api"] = replace(runtime, settings=replace(runtime.settings, max_message_length=10))
+    sid = open_session()["id"]
+    refused = send(api, user, sid, "x" * 11, "c1")
+    assert refused.status_code == 422
+    assert "10" in refused.get_json()["error"]["details"]["fields"]["body"][0]
+    assert send(api, user, sid, "x" * 10, "c2").status_code == 201
+
+
+def test_unknown_route_and_method_use_the_envelope(api: Api, user: str) -> None:
+    response = api.client.get("/v1/nowhere", headers={"Authorization": f"Bearer {user}"})
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+    response = api.client.delete("/v1/sessions", headers={"Authorization": f"Bearer {user}"})
+    assert response.status_code == 405 and response.get_json()["error"]["code"] == "method_not_allowed"
