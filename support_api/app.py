@@ -9,13 +9,15 @@ from flask import Flask, Response, jsonify
 from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from support_api.api import health, me, messages, sessions
+from support_api.api import attachments, health, me, messages, sessions
 from support_api.config import Settings
 from support_api.lib.auth import TokenVerifier
 from support_api.lib.db import Database
 from support_api.lib.errors import ApiError, PayloadTooLarge
 from support_api.lib.events import Events
 from support_api.lib.runtime import Runtime
+from support_api.lib.signing import UrlSigner
+from support_api.lib.storage import make_storage
 from support_api.realtime import handlers
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,12 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Response, int]:
         status = exc.code or 500
-        return _envelope(status, _HTTP_CODES.get(status, "error"), exc.description or exc.name)
+        response, status = _envelope(status, _HTTP_CODES.get(status, "error"), exc.description or exc.name)
+        # Keep the exception's own headers, e.g. the `Allow` a 405 must carry (RFC 9110 15.5.6).
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, status
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Response, int]:
@@ -72,10 +79,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         ping_timeout=20,
     )
     db = Database(settings.database_url)
-    app.extensions["support_api"] = Runtime(settings=settings, db=db, events=Events(socketio),
-                                            verifier=TokenVerifier(settings))
+    app.extensions["support_api"] = Runtime(
+        settings=settings, db=db, events=Events(socketio), verifier=TokenVerifier(settings),
+        storage=make_storage(settings),
+        signer=UrlSigner(settings.resolved_signing_secret(), settings.attachment_url_ttl),
+    )
 
-    for blueprint in (health.bp, sessions.bp, messages.bp, me.bp):
+    for blueprint in (health.bp, sessions.bp, messages.bp, attachments.bp, me.bp):
         app.register_blueprint(blueprint, url_prefix="/v1")
     _register_errors(app)
     handlers.register(socketio)

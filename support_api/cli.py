@@ -1,4 +1,4 @@
-"""`support-api` console script: serve, db upgrade, token.
+"""`support-api` console script: serve, db upgrade, token, attachments cleanup.
 
 Nothing heavy is imported at module level: `serve` must install the async runtime
 (eventlet/gevent monkey-patching) before Flask, SQLAlchemy, psycopg or redis are imported.
@@ -72,6 +72,21 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _attachments_cleanup(args: argparse.Namespace) -> int:
+    from support_api.app import create_app
+    from support_api.config import Settings
+    from support_api.services.attachments import cleanup_unclaimed
+
+    settings = Settings.from_env()
+    # A maintenance run serves no sockets: no runtime to patch, no message queue to join.
+    app = create_app(settings.with_overrides(async_mode="threading", redis_url=None))
+    older_than = settings.unclaimed_attachment_ttl if args.older_than is None else args.older_than
+    with app.app_context():
+        removed = cleanup_unclaimed(app.extensions["support_api"], older_than)
+    print(f"removed {removed} unclaimed attachment(s) older than {older_than} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="support-api", description="Support-chat backend (REST + Socket.IO)")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -86,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = db_commands.add_parser("upgrade", help="apply Alembic migrations")
     upgrade.add_argument("revision", nargs="?", default="head")
     upgrade.set_defaults(run=_db_upgrade)
+
+    files = commands.add_parser("attachments", help="attachment maintenance")
+    file_commands = files.add_subparsers(dest="attachments_command", required=True)
+    cleanup = file_commands.add_parser("cleanup", help="delete uploads no message claimed in time")
+    cleanup.add_argument("--older-than", type=int, metavar="SECONDS",
+                         help="age in seconds (default SUPPORT_API_UNCLAIMED_ATTACHMENT_TTL, 86400)")
+    cleanup.set_defaults(run=_attachments_cleanup)
 
     token = commands.add_parser("token", help="print a JWT signed with the configured key (local use, operations)")
     token.add_argument("sub", help="the subject: user or operator id")

@@ -6,6 +6,8 @@ the async mode from it *before* monkey-patching, so it imports nothing but the s
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from dataclasses import dataclass, replace
@@ -68,6 +70,20 @@ class Settings:
     cors_origins: tuple[str, ...]
     auto_migrate: bool
     log_level: str
+    storage_backend: str
+    upload_dir: Path
+    s3_bucket: str | None
+    s3_prefix: str
+    s3_endpoint_url: str | None
+    s3_region: str | None
+    upload_max_bytes: int
+    upload_max_pixels: int
+    upload_max_dimension: int
+    thumbnail_size: int
+    attachments_per_message: int
+    attachment_url_ttl: int
+    unclaimed_attachment_ttl: int
+    signing_secret: str | None
 
     @property
     def is_sqlite(self) -> bool:
@@ -87,6 +103,12 @@ class Settings:
         max_message_length = _int(env, "SUPPORT_API_MAX_MESSAGE_LENGTH", 4096, minimum=1)
         if max_message_length > 65536:
             raise ConfigError("SUPPORT_API_MAX_MESSAGE_LENGTH must be <= 65536")
+        storage_backend = env.get("SUPPORT_API_STORAGE") or "local"
+        if storage_backend not in ("local", "s3"):
+            raise ConfigError("SUPPORT_API_STORAGE must be local or s3")
+        s3_bucket = env.get("SUPPORT_API_S3_BUCKET") or None
+        if storage_backend == "s3" and not s3_bucket:
+            raise ConfigError("SUPPORT_API_S3_BUCKET is required when SUPPORT_API_STORAGE=s3")
         return cls(
             var_dir=var_dir,
             database_url=database_url,
@@ -105,6 +127,22 @@ class Settings:
             cors_origins=_list(env, "SUPPORT_API_CORS_ORIGINS"),
             auto_migrate=_bool(env, "SUPPORT_API_AUTO_MIGRATE", database_url.startswith("sqlite")),
             log_level=(env.get("SUPPORT_API_LOG_LEVEL") or "INFO").upper(),
+            storage_backend=storage_backend,
+            upload_dir=Path(env.get("SUPPORT_API_UPLOAD_DIR") or var_dir / "uploads").resolve(),
+            s3_bucket=s3_bucket,
+            s3_prefix=(env.get("SUPPORT_API_S3_PREFIX") or "attachments/").lstrip("/"),
+            s3_endpoint_url=env.get("SUPPORT_API_S3_ENDPOINT_URL") or None,
+            s3_region=env.get("SUPPORT_API_S3_REGION") or None,
+            upload_max_bytes=_int(env, "SUPPORT_API_UPLOAD_MAX_BYTES", 10 * 1024 * 1024, minimum=1024),
+            # 50 MP admits a 48 MP iPhone photo; a decompression bomb claims far more.
+            upload_max_pixels=_int(env, "SUPPORT_API_UPLOAD_MAX_PIXELS", 50_000_000, minimum=1),
+            # WebP's own ceiling; long scrolling screenshots are tall but stay under it.
+            upload_max_dimension=_int(env, "SUPPORT_API_UPLOAD_MAX_DIMENSION", 16383, minimum=16),
+            thumbnail_size=_int(env, "SUPPORT_API_THUMBNAIL_SIZE", 320, minimum=16),
+            attachments_per_message=_int(env, "SUPPORT_API_ATTACHMENTS_PER_MESSAGE", 5, minimum=1),
+            attachment_url_ttl=_int(env, "SUPPORT_API_ATTACHMENT_URL_TTL", 900, minimum=10),
+            unclaimed_attachment_ttl=_int(env, "SUPPORT_API_UNCLAIMED_ATTACHMENT_TTL", 86400, minimum=60),
+            signing_secret=env.get("SUPPORT_API_SIGNING_SECRET") or None,
         )
 
     def resolved_jwt_secret(self) -> str:
@@ -128,3 +166,10 @@ class Settings:
         with os.fdopen(fd, "w") as handle:
             handle.write(secret)
         return secret
+
+    def resolved_signing_secret(self) -> bytes:
+        """The HMAC key of signed attachment URLs: its own setting, else derived from the JWT
+        secret (domain-separated, so a URL signature can never be replayed as a token)."""
+        if self.signing_secret:
+            return self.signing_secret.encode()
+        return hmac.new(self.resolved_jwt_secret().encode(), b"support_api attachment urls", hashlib.sha256).digest()

@@ -24,9 +24,9 @@ _read = ReadSchema()
 def send(session_id: str) -> tuple[dict[str, Any], int]:
     principal = current_principal()
     data = json_body(_create)
-    result = messages.send_message(get_runtime(), principal, session_id,
-                                   body=data["body"], client_msg_id=data["client_msg_id"])
-    return dump_message(result.message), 201 if result.created else 200
+    result = messages.send_message(get_runtime(), principal, session_id, body=data["body"],
+                                   client_msg_id=data["client_msg_id"], attachment_ids=data["attachment_ids"])
+    return dump_message(result.message, get_runtime().signer), 201 if result.created else 200
 
 
 @bp.get("/sessions/<session_id>/messages")
@@ -37,7 +37,7 @@ def history(session_id: str) -> dict[str, Any]:
         chat = get_session(db, principal, session_id)
         rows, has_more = queries.list_messages(db, chat, after_seq=args.get("after_seq"),
                                                before_seq=args.get("before_seq"), limit=args["limit"])
-    return {"items": [dump_message(row) for row in rows], "has_more": has_more, "last_seq": chat.last_seq}
+    return {"items": [dump_message(row, rt.signer) for row in rows], "has_more": has_more, "last_seq": chat.last_seq}
 
 
 @bp.post("/sessions/<session_id>/read")

@@ -37,7 +37,7 @@ def open_session() -> tuple[dict[str, Any], int]:
                                    message=data["message"], client_context=data["client_context"])
     body = _with_unread(result.session)
     if result.message is not None:
-        body["first_message"] = dump_message(result.message)
+        body["first_message"] = dump_message(result.message, get_runtime().signer)
     return body, 201 if result.created else 200
 
 

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from support_api.lib.auth import Principal, Role
 from support_api.lib.errors import Forbidden, NotFound
-from support_api.models import ChatSession
+from support_api.models import Attachment, ChatSession
 
 _SESSION_ID = re.compile(r"^ses_[0-9a-f]{28}$")
+_ATTACHMENT_ID = re.compile(r"^att_[0-9a-f]{28}$")
 
 
 def visible_sessions(principal: Principal) -> ColumnElement[bool]:
@@ -48,6 +49,30 @@ def get_session(db: Session, principal: Principal, session_id: str, *, for_updat
     if chat is None:
         raise NotFound("Session not found")
     return chat
+
+
+def is_uploader(principal: Principal, attachment: Attachment) -> bool:
+    return attachment.uploader_type == principal.participant_type and attachment.uploader_id == principal.id
+
+
+def get_attachment(db: Session, principal: Principal, attachment_id: str) -> Attachment:
+    """The attachment if `principal` may see it, else NotFound.
+
+    Before a message claims it, only its uploader may; afterwards also everyone who may see
+    the session it was posted in.
+    """
+    if not isinstance(attachment_id, str) or not _ATTACHMENT_ID.match(attachment_id):
+        raise NotFound("Attachment not found")
+    attachment = db.get(Attachment, attachment_id)
+    if attachment is None:
+        raise NotFound("Attachment not found")
+    if is_uploader(principal, attachment):
+        return attachment
+    if attachment.session_id is not None:
+        chat = db.get(ChatSession, attachment.session_id)
+        if chat is not None and can_see(principal, chat):
+            return attachment
+    raise NotFound("Attachment not found")
 
 
 def require_role(principal: Principal, *roles: Role) -> None:

@@ -1,4 +1,4 @@
-"""The per-app objects services need: settings, database, event emitter, token verifier."""
+"""The per-app objects services need: settings, database, events, tokens, storage, URL signing."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from support_api.config import Settings
 from support_api.lib.auth import TokenVerifier
 from support_api.lib.db import Database
 from support_api.lib.events import Events
+from support_api.lib.signing import UrlSigner
+from support_api.lib.storage import Storage
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,8 @@ class Runtime:
     db: Database
     events: Events
     verifier: TokenVerifier
+    storage: Storage
+    signer: UrlSigner
 
 
 def get_runtime() -> Runtime:

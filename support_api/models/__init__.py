@@ -1,5 +1,6 @@
 """Typed SQLAlchemy models. No HTTP, no Socket.IO: plain rows and their invariants."""
 
+from support_api.models.attachment import Attachment
 from support_api.models.base import Base, new_id, utcnow
 from support_api.models.chat import (
     Category,
@@ -11,6 +12,7 @@ from support_api.models.chat import (
 )
 
 __all__ = [
+    "Attachment",
     "Base",
     "Category",
     "ChatSession",

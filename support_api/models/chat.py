@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from support_api.models.base import Base, new_id, utcnow
+
+if TYPE_CHECKING:
+    from support_api.models.attachment import Attachment
 
 
 class Category(str, enum.Enum):
@@ -87,6 +90,9 @@ class Message(Base):
     body: Mapped[str] = mapped_column(Text)
     client_msg_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # lazy="raise": every query that dumps messages must load these explicitly (selectinload),
+    # so a forgotten load is a test failure rather than one query per message.
+    attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.position", lazy="raise")
 
 
 class ReadState(Base):

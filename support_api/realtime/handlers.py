@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
+from flask_socketio import ConnectionRefusedError as SocketConnectionRefused
 from flask_socketio import SocketIO, emit, join_room, leave_room, rooms
 
 from support_api.lib.access import get_session
@@ -36,8 +37,9 @@ def on_connect(auth: Any = None) -> bool:
     try:
         principal = get_runtime().verifier.verify(_token_from(auth))
     except Unauthorized as exc:
-        # The client's connect_error handler receives this envelope as its data.
-        raise ConnectionRefusedError(exc.to_dict()) from exc
+        # python-socketio's exception (the builtin one would be answered with a generic message):
+        # connect_error then carries {"message": ..., "data": {"code", "message", "details"}}.
+        raise SocketConnectionRefused(exc.message, exc.to_dict()) from exc
     sid = request.sid  # type: ignore[attr-defined]
     remember(sid, principal)
     if principal.is_staff:
@@ -58,12 +60,14 @@ def on_join(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
     rt = get_runtime()
     with rt.db.read() as db:
         chat = get_session(db, principal, data["session_id"])
+    # Join before reading the history: a message committed in between then arrives both in
+    # the ack and as message:new (clients drop a seq they hold) instead of in neither.
+    join_room(session_room(chat.id))
+    with rt.db.read() as db:
         items, has_more = queries.list_messages(db, chat, after_seq=data["after_seq"], limit=data["limit"])
         unread = queries.unread_counts(db, principal, [chat.id]).get(chat.id, 0)
-    # Joined after reading: a message committed in between arrives as message:new as well as
-    # (maybe) in the ack; clients drop a seq they already hold.
-    join_room(session_room(chat.id))
-    return {"session": dump_session(chat, unread_count=unread), "messages": [dump_message(m) for m in items],
+        chat = get_session(db, principal, chat.id)
+    return {"session": dump_session(chat, unread_count=unread), "messages": [dump_message(m, rt.signer) for m in items],
             "has_more": has_more}
 
 
@@ -76,8 +80,9 @@ def on_leave(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
 @acked(SocketMessageSendSchema())
 def on_send(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
     result = messages.send_message(get_runtime(), principal, data["session_id"], body=data["body"],
-                                   client_msg_id=data["client_msg_id"], origin_sid=request.sid)  # type: ignore[attr-defined]
-    return {"message": dump_message(result.message), "duplicate": not result.created}
+                                   client_msg_id=data["client_msg_id"], attachment_ids=data["attachment_ids"],
+                                   origin_sid=request.sid)  # type: ignore[attr-defined]
+    return {"message": dump_message(result.message, get_runtime().signer), "duplicate": not result.created}
 
 
 @acked(SocketReadSchema())

@@ -39,7 +39,8 @@ class Text(CleanString):
 
 
 class MessageBody(Text):
-    """A message body: not blank, at most `SUPPORT_API_MAX_MESSAGE_LENGTH` characters."""
+    """A message body of at most `SUPPORT_API_MAX_MESSAGE_LENGTH` characters. Whether it may
+    be blank (yes, when the message carries attachments) is the schema's decision."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         # Imported here so the schema module stays importable without an app.
@@ -47,8 +48,20 @@ class MessageBody(Text):
 
         text = super()._deserialize(value, attr, data, **kwargs)
         limit = current_app.extensions["support_api"].settings.max_message_length
-        if not text.strip():
-            raise ValidationError("Must not be empty.")
         if len(text) > limit:
             raise ValidationError(f"Must be at most {limit} characters.", max_length=limit)
         return text
+
+
+class JsonInteger(fields.Integer):
+    """An integer sent as a JSON number: `12`, or `12.0` (JSON, like JSON Schema's `integer`,
+    has one number type, and some encoders write integral doubles that way). A string, a
+    boolean or a number with a fraction is refused, never coerced or truncated."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return super()._validated(value)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from support_api.models import Category, SessionStatus
-from support_api.schemas.fields import CleanString, MessageBody
+from support_api.schemas.fields import CleanString, JsonInteger, MessageBody
 
 MAX_SEQ = 2**31 - 1  # message seq is a 32-bit integer column
 CLIENT_MSG_ID = validate.Regexp(
     r"^[A-Za-z0-9._:\-]{1,128}$", error="Must be 1-128 characters of letters, digits, '.', '_', ':' or '-'."
 )
 SESSION_ID = validate.Length(min=1, max=64)
+# Generous syntactic bound; the configured per-message limit is enforced when claiming.
+ATTACHMENT_IDS = fields.List(fields.String(validate=validate.Length(min=1, max=64)),
+                             load_default=list, validate=validate.Length(max=20))
 
 
 class StrictSchema(Schema):
@@ -27,9 +32,21 @@ class ClientContextSchema(StrictSchema):
     error_code = CleanString(validate=validate.Length(max=128), allow_none=True)
 
 
-class FirstMessageSchema(StrictSchema):
-    body = MessageBody(required=True)
+class MessageContentSchema(StrictSchema):
+    """Text, attachments, or both: a message must carry at least one of them."""
+
+    body = MessageBody(load_default="")
     client_msg_id = CleanString(required=True, validate=CLIENT_MSG_ID)
+    attachment_ids = ATTACHMENT_IDS
+
+    @validates_schema(skip_on_field_errors=False)
+    def _not_empty(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("body", "").strip() and not data.get("attachment_ids"):
+            raise ValidationError("Must not be empty unless the message has attachments.", field_name="body")
+
+
+class FirstMessageSchema(MessageContentSchema):
+    pass
 
 
 class SessionCreateSchema(StrictSchema):
@@ -38,9 +55,8 @@ class SessionCreateSchema(StrictSchema):
     client_context = fields.Nested(ClientContextSchema, load_default=None, allow_none=True)
 
 
-class MessageCreateSchema(StrictSchema):
-    body = MessageBody(required=True)
-    client_msg_id = CleanString(required=True, validate=CLIENT_MSG_ID)
+class MessageCreateSchema(MessageContentSchema):
+    pass
 
 
 class SocketMessageSendSchema(MessageCreateSchema):
@@ -48,7 +64,7 @@ class SocketMessageSendSchema(MessageCreateSchema):
 
 
 class ReadSchema(StrictSchema):
-    seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_SEQ))
+    seq = JsonInteger(required=True, validate=validate.Range(min=0, max=MAX_SEQ))
 
 
 class SocketReadSchema(ReadSchema):
@@ -57,8 +73,8 @@ class SocketReadSchema(ReadSchema):
 
 class SocketJoinSchema(StrictSchema):
     session_id = CleanString(required=True, validate=SESSION_ID)
-    after_seq = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=MAX_SEQ))
-    limit = fields.Integer(load_default=100, strict=True, validate=validate.Range(min=1, max=200))
+    after_seq = JsonInteger(load_default=0, validate=validate.Range(min=0, max=MAX_SEQ))
+    limit = JsonInteger(load_default=100, validate=validate.Range(min=1, max=200))
 
 
 class SocketSessionRefSchema(StrictSchema):

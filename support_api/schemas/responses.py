@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from support_api.models import ChatSession, Message
+from support_api.lib.signing import UrlSigner
+from support_api.models import Attachment, ChatSession, Message
 
 
 def iso(value: datetime | None) -> str | None:
@@ -37,14 +38,30 @@ def dump_session(chat: ChatSession, *, unread_count: int | None = None) -> dict[
     return data
 
 
-def dump_message(message: Message) -> dict[str, Any]:
+def dump_attachment(attachment: Attachment, signer: UrlSigner) -> dict[str, Any]:
+    """An Attachment with fresh short-lived signed URLs for the image and its thumbnail."""
+    return {
+        "id": attachment.id,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "width": attachment.width,
+        "height": attachment.height,
+        "sha256": attachment.sha256,
+        "url": signer.url(attachment.id, "original"),
+        "thumbnail_url": signer.url(attachment.id, "thumbnail"),
+        "created_at": iso(attachment.created_at),
+    }
+
+
+def dump_message(message: Message, signer: UrlSigner) -> dict[str, Any]:
+    """A Message. Its attachments must have been loaded (see `Message.attachments`)."""
     return {
         "id": message.id,
         "session_id": message.session_id,
         "seq": message.seq,
         "sender": {"type": message.sender_type, "id": message.sender_id, "name": message.sender_name},
         "body": message.body,
-        "attachments": [],
+        "attachments": [dump_attachment(a, signer) for a in message.attachments],
         "client_msg_id": message.client_msg_id,
         "created_at": iso(message.created_at),
     }

@@ -5,15 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from support_api.lib.access import get_session
 from support_api.lib.auth import Principal
 from support_api.lib.errors import Conflict
 from support_api.lib.events import message_audience
 from support_api.lib.runtime import Runtime
-from support_api.models import ChatSession, Message, SenderType, SessionStatus, utcnow
+from support_api.models import ChatSession, Message, SenderType, SessionStatus, new_id, utcnow
 from support_api.schemas.responses import dump_message
+from support_api.services.attachments import claim_attachments
 from support_api.services.read_state import advance_read
 
 
@@ -25,7 +26,7 @@ class SendResult:
 
 def find_by_client_msg_id(db: Session, session_id: str, principal: Principal, client_msg_id: str) -> Message | None:
     return db.execute(
-        select(Message).where(
+        select(Message).options(selectinload(Message.attachments)).where(
             Message.session_id == session_id,
             Message.sender_type == principal.participant_type,
             Message.sender_id == principal.id,
@@ -34,7 +35,8 @@ def find_by_client_msg_id(db: Session, session_id: str, principal: Principal, cl
     ).scalar_one_or_none()
 
 
-def append_message(db: Session, chat: ChatSession, principal: Principal, body: str, client_msg_id: str) -> Message:
+def append_message(db: Session, chat: ChatSession, principal: Principal, body: str, client_msg_id: str,
+                   attachment_ids: list[str], attachment_limit: int) -> Message:
     """Insert the next message of a locked session row; the caller's transaction commits it.
 
     The session row must be locked (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite):
@@ -44,6 +46,7 @@ def append_message(db: Session, chat: ChatSession, principal: Principal, body: s
     chat.last_seq += 1
     chat.updated_at = now
     message = Message(
+        id=new_id("msg"),
         session_id=chat.id,
         seq=chat.last_seq,
         sender_type=principal.participant_type,
@@ -53,6 +56,8 @@ def append_message(db: Session, chat: ChatSession, principal: Principal, body: s
         client_msg_id=client_msg_id,
         created_at=now,
     )
+    message.attachments = []
+    claim_attachments(db, principal, chat, message, attachment_ids, attachment_limit)
     db.add(message)
     # Whoever writes has seen the conversation up to their own message.
     advance_read(db, chat.id, principal.participant_type, principal.id, message.seq)
@@ -60,7 +65,7 @@ def append_message(db: Session, chat: ChatSession, principal: Principal, body: s
 
 
 def send_message(rt: Runtime, principal: Principal, session_id: str, *, body: str, client_msg_id: str,
-                 origin_sid: str | None = None) -> SendResult:
+                 attachment_ids: list[str] | None = None, origin_sid: str | None = None) -> SendResult:
     """Store a message and deliver it as `message:new`.
 
     A retry with the same `client_msg_id` returns the stored message (created=False) and
@@ -76,7 +81,8 @@ def send_message(rt: Runtime, principal: Principal, session_id: str, *, body: st
             raise Conflict("The session is closed; reopen it to write again", {"reason": "session_closed"})
         if principal.participant_type == SenderType.OPERATOR.value and chat.operator_id != principal.id:
             raise Conflict("Claim the session before replying", {"reason": "not_assigned"})
-        message = append_message(db, chat, principal, body, client_msg_id)
+        message = append_message(db, chat, principal, body, client_msg_id, attachment_ids or [],
+                                 rt.settings.attachments_per_message)
     # The sending socket has its ack; every other socket (including the sender's other devices) gets the event.
-    rt.events.emit("message:new", dump_message(message), message_audience(chat), skip_sid=origin_sid)
+    rt.events.emit("message:new", dump_message(message, rt.signer), message_audience(chat), skip_sid=origin_sid)
     return SendResult(message, created=True)

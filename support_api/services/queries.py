@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Iterable
 
 from sqlalchemy import and_, func, not_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from support_api.lib.access import visible_sessions
 from support_api.lib.auth import Principal
@@ -112,7 +112,7 @@ def list_messages(db: Session, chat: ChatSession, *, after_seq: int | None = Non
     With `before_seq` (and no `after_seq`) the page is the `limit` messages just before it,
     for scrolling back; otherwise the `limit` messages after `after_seq` (default 0).
     """
-    query = select(Message).where(Message.session_id == chat.id)
+    query = select(Message).options(selectinload(Message.attachments)).where(Message.session_id == chat.id)
     if before_seq is not None:
         query = query.where(Message.seq < before_seq)
     if after_seq is not None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.exc import IntegrityError
 
 from support_api.lib.access import get_session, require_role
@@ -32,7 +33,10 @@ def _existing_open(rt: Runtime, principal: Principal, open_key: str) -> OpenResu
         ).scalar_one_or_none()
         if chat is None:
             return None
-        first = db.execute(select(Message).where(Message.session_id == chat.id, Message.seq == 1)).scalar_one_or_none()
+        first = db.execute(
+            select(Message).options(selectinload(Message.attachments))
+            .where(Message.session_id == chat.id, Message.seq == 1)
+        ).scalar_one_or_none()
         return OpenResult(chat, first, created=False)
 
 
@@ -64,7 +68,9 @@ def open_session(rt: Runtime, principal: Principal, *, category: str, message: d
             )
             db.add(chat)
             db.flush()
-            first = append_message(db, chat, principal, message["body"], message["client_msg_id"]) if message else None
+            first = (append_message(db, chat, principal, message["body"], message["client_msg_id"],
+                                    message["attachment_ids"], rt.settings.attachments_per_message)
+                     if message else None)
     except IntegrityError:
         # Two retries raced and the other one won the (user_id, open_key) constraint.
         if open_key and (found := _existing_open(rt, principal, open_key)):
@@ -72,7 +78,7 @@ def open_session(rt: Runtime, principal: Principal, *, category: str, message: d
         raise
     rt.events.emit("session:updated", dump_session(chat), status_audience(chat))
     if first is not None:
-        rt.events.emit("message:new", dump_message(first), message_audience(chat))
+        rt.events.emit("message:new", dump_message(first, rt.signer), message_audience(chat))
     return OpenResult(chat, first, created=True)
 
 
