@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, g, jsonify, request
 from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from support_api.api import attachments, health, me, messages, sessions
+from support_api.api import admin_push, attachments, audit, devices, health, me, messages, sessions
 from support_api.config import Settings
 from support_api.lib.auth import TokenVerifier
 from support_api.lib.db import Database
 from support_api.lib.errors import ApiError, PayloadTooLarge
 from support_api.lib.events import Events
+from support_api.lib.presence import make_presence
+from support_api.lib import request_context
+from support_api.lib.ratelimit import RateLimited, RateLimits
 from support_api.lib.runtime import Runtime
 from support_api.lib.signing import UrlSigner
 from support_api.lib.storage import make_storage
@@ -34,11 +39,15 @@ def _envelope(status: int, code: str, message: str, details: dict[str, Any] | No
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> tuple[Response, int]:
-        return _envelope(exc.status, exc.code, exc.message, exc.details)
+        response, status = _envelope(exc.status, exc.code, exc.message, exc.details)
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response, status
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc: RequestEntityTooLarge) -> tuple[Response, int]:
-        limit = app.config["MAX_CONTENT_LENGTH"]
+        # The limit in force for this request: uploads raise it (request.max_content_length).
+        limit = request.max_content_length or app.config["MAX_CONTENT_LENGTH"]
         return _envelope(413, PayloadTooLarge.code, f"The body is larger than {limit} bytes", {"max_bytes": limit})
 
     @app.errorhandler(HTTPException)
@@ -55,6 +64,32 @@ def _register_errors(app: Flask) -> None:
     def unexpected(exc: Exception) -> tuple[Response, int]:
         log.exception("unhandled error")
         return _envelope(500, "internal_error", "Something went wrong")
+
+
+def _register_request_context(app: Flask) -> None:
+    @app.before_request
+    def begin() -> None:
+        meta = request_context.RequestMeta(
+            request_id=request_context.new_request_id(request.headers.get("X-Request-ID")),
+            client_ip=request.remote_addr,
+        )
+        g.request_meta_token = request_context.begin(meta)
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        meta = request_context.current_meta()
+        response.headers["X-Request-ID"] = meta.request_id
+        # Path only: query strings can carry signed-URL capabilities.
+        log.info("request", extra={"method": request.method, "path": request.path, "status": response.status_code,
+                                   "duration_ms": round((time.perf_counter() - g.get("request_started", 0)) * 1000, 2)})
+        return response
+
+    @app.teardown_request
+    def end(_exc: BaseException | None) -> None:
+        token = g.pop("request_meta_token", None)
+        if token is not None:
+            request_context.end(token)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -83,10 +118,16 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings=settings, db=db, events=Events(socketio), verifier=TokenVerifier(settings),
         storage=make_storage(settings),
         signer=UrlSigner(settings.resolved_signing_secret(), settings.attachment_url_ttl),
+        presence=make_presence(settings.redis_url),
+        limits=RateLimits(settings),
     )
+    if settings.proxy_count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count)  # type: ignore[method-assign]
 
-    for blueprint in (health.bp, sessions.bp, messages.bp, attachments.bp, me.bp):
+    for blueprint in (health.bp, sessions.bp, messages.bp, attachments.bp, me.bp, audit.bp,
+                      devices.bp, admin_push.bp):
         app.register_blueprint(blueprint, url_prefix="/v1")
+    _register_request_context(app)
     _register_errors(app)
     handlers.register(socketio)
     return app

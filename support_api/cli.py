@@ -1,4 +1,4 @@
-"""`support-api` console script: serve, db upgrade, token, attachments cleanup.
+"""`support-api` console script: serve, db upgrade, token, attachments cleanup, push-worker.
 
 Nothing heavy is imported at module level: `serve` must install the async runtime
 (eventlet/gevent monkey-patching) before Flask, SQLAlchemy, psycopg or redis are imported.
@@ -43,6 +43,9 @@ def _serve(args: argparse.Namespace) -> int:
     port = settings.port if args.port is None else args.port
     app = create_app(settings)
     socketio = socketio_of(app)
+    from support_api.push_worker import start_embedded
+
+    start_embedded(app)
     logging.getLogger("support_api").info("serving on http://%s:%s (async mode %s)", host, port, settings.async_mode)
     run_options: dict[str, object] = {"host": host, "port": port, "log_output": False}
     if settings.async_mode == "eventlet":
@@ -87,6 +90,32 @@ def _attachments_cleanup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _push_worker(args: argparse.Namespace) -> int:
+    from support_api.config import ConfigError, Settings
+
+    settings = Settings.from_env()
+    if not settings.redis_url:
+        # Who is connected to which chat is known only to the server processes; a worker of
+        # its own reads it from Redis (lib/presence.py). Without it, use the embedded sender.
+        raise ConfigError("push-worker needs SUPPORT_API_REDIS_URL (the servers keep presence there); "
+                          "with a single server process, leave SUPPORT_API_PUSH_EMBEDDED on instead")
+    import logging
+    import signal
+
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from support_api.lib.db import Database
+    from support_api.lib.presence import RedisPresence
+    from support_api.lib.push_sender import make_sender
+    from support_api.push_worker import PushWorker
+
+    worker = PushWorker(settings, Database(settings.database_url), make_sender(settings.push),
+                        RedisPresence(settings.redis_url))
+    # Finish the round in flight, then stop: a row sent but not recorded would go out twice.
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    worker.run_forever()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="support-api", description="Support-chat backend (REST + Socket.IO)")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -108,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     cleanup.add_argument("--older-than", type=int, metavar="SECONDS",
                          help="age in seconds (default SUPPORT_API_UNCLAIMED_ATTACHMENT_TTL, 86400)")
     cleanup.set_defaults(run=_attachments_cleanup)
+
+    push = commands.add_parser("push-worker", help="send due push notifications (when not embedded in serve)")
+    push.set_defaults(run=_push_worker)
 
     token = commands.add_parser("token", help="print a JWT signed with the configured key (local use, operations)")
     token.add_argument("sub", help="the subject: user or operator id")

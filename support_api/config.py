@@ -50,6 +50,55 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+PUSH_BACKENDS = ("log", "fcm")
+PUSH_PREVIEWS = ("none", "truncated")
+
+
+@dataclass(frozen=True)
+class PushSettings:
+    """Push notifications (README "Push notifications"): which backend sends, and when."""
+
+    backend: str
+    fcm_credentials: Path | None
+    fcm_project_id: str | None
+    fcm_endpoint: str | None
+    delay_seconds: int
+    preview: str
+    embedded: bool
+    give_up_seconds: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "PushSettings":
+        backend = env.get("SUPPORT_API_PUSH_BACKEND") or "log"
+        if backend not in PUSH_BACKENDS:
+            raise ConfigError(f"SUPPORT_API_PUSH_BACKEND must be one of {', '.join(PUSH_BACKENDS)}")
+        credentials = env.get("SUPPORT_API_FCM_CREDENTIALS") or None
+        if backend == "fcm" and not credentials:
+            raise ConfigError("SUPPORT_API_FCM_CREDENTIALS (a service-account JSON file) is required with "
+                              "SUPPORT_API_PUSH_BACKEND=fcm")
+        preview = env.get("SUPPORT_API_PUSH_PREVIEW") or "none"
+        if preview not in PUSH_PREVIEWS:
+            raise ConfigError(f"SUPPORT_API_PUSH_PREVIEW must be one of {', '.join(PUSH_PREVIEWS)}")
+        endpoint = (env.get("SUPPORT_API_FCM_ENDPOINT") or "").rstrip("/") or None
+        if endpoint and not endpoint.startswith(("http://", "https://")):
+            raise ConfigError("SUPPORT_API_FCM_ENDPOINT must be an http:// or https:// URL")
+        delay = _int(env, "SUPPORT_API_PUSH_DELAY_SECONDS", 0, minimum=0)
+        # An hour at most: a chat notification later than that is no longer news.
+        if delay > 3600:
+            raise ConfigError("SUPPORT_API_PUSH_DELAY_SECONDS must be <= 3600")
+        return cls(
+            backend=backend,
+            fcm_credentials=Path(credentials).resolve() if credentials else None,
+            fcm_project_id=env.get("SUPPORT_API_FCM_PROJECT_ID") or None,
+            fcm_endpoint=endpoint,
+            delay_seconds=delay,
+            preview=preview,
+            embedded=_bool(env, "SUPPORT_API_PUSH_EMBEDDED", True),
+            # Minutes, not hours: "an operator replied" is worthless once the user has moved on.
+            give_up_seconds=_int(env, "SUPPORT_API_PUSH_GIVE_UP_SECONDS", 300, minimum=10),
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the server reads from its environment. See README "Settings"."""
@@ -84,6 +133,10 @@ class Settings:
     attachment_url_ttl: int
     unclaimed_attachment_ttl: int
     signing_secret: str | None
+    rate_limits_enabled: bool
+    rate_limits: dict[str, str]
+    proxy_count: int
+    push: PushSettings
 
     @property
     def is_sqlite(self) -> bool:
@@ -143,6 +196,16 @@ class Settings:
             attachment_url_ttl=_int(env, "SUPPORT_API_ATTACHMENT_URL_TTL", 900, minimum=10),
             unclaimed_attachment_ttl=_int(env, "SUPPORT_API_UNCLAIMED_ATTACHMENT_TTL", 86400, minimum=60),
             signing_secret=env.get("SUPPORT_API_SIGNING_SECRET") or None,
+            rate_limits_enabled=(env.get("SUPPORT_API_RATE_LIMITS") or "on").lower() not in ("off", "0", "false", "no"),
+            rate_limits={
+                "messages": env.get("SUPPORT_API_RATE_LIMIT_MESSAGES") or "60/minute",
+                "sessions": env.get("SUPPORT_API_RATE_LIMIT_SESSIONS") or "10/hour",
+                "uploads": env.get("SUPPORT_API_RATE_LIMIT_UPLOADS") or "30/hour",
+                "auth_failures": env.get("SUPPORT_API_RATE_LIMIT_AUTH_FAILURES") or "20/minute",
+            },
+            # How many reverse proxies in front of us append to X-Forwarded-For (0: trust none).
+            proxy_count=_int(env, "SUPPORT_API_PROXY_COUNT", 0),
+            push=PushSettings.from_env(env),
         )
 
     def resolved_jwt_secret(self) -> str:

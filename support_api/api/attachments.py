@@ -51,7 +51,7 @@ def _serve(attachment_id: str, variant: str) -> Response:
         rt.signer.verify(attachment_id, variant, request.args.get("expires", ""), request.args.get("sig", ""))
         attachment: Attachment = attachments.attachment_by_id(rt, attachment_id)
     else:
-        attachment = attachments.attachment_for(rt, current_principal(), attachment_id)
+        attachment = attachments.attachment_for(rt, current_principal(), attachment_id, variant)
     data, content_type = attachments.read_attachment(rt, attachment, variant)
     suffix = "-thumbnail" if variant == "thumbnail" else ""
     response = Response(data, mimetype=content_type)

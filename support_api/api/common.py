@@ -10,6 +10,7 @@ from marshmallow import Schema, ValidationError
 from support_api.lib.auth import Principal
 from support_api.lib.errors import MalformedRequest, Unauthorized, UnsupportedMediaType, ValidationFailed
 from support_api.lib.runtime import get_runtime
+from support_api.services.authentication import authenticate
 
 
 def current_principal() -> Principal:
@@ -21,7 +22,7 @@ def current_principal() -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("A bearer token is required", {"reason": "missing"})
-    principal = get_runtime().verifier.verify(token.strip())
+    principal = authenticate(get_runtime(), token.strip())
     g.principal = principal
     return principal
 
@@ -38,7 +39,11 @@ def json_body(schema: Schema) -> dict[str, Any]:
     """The JSON object body, validated by `schema` (415 not JSON, 400 unparseable, 422 invalid)."""
     if not request.is_json:
         raise UnsupportedMediaType("The body must be application/json")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        # Nested deeper than the parser's stack (a few KiB of "[[[[..."): unreadable, not a 500.
+        data = None
     if data is None:
         raise MalformedRequest("The body is not valid JSON")
     if not isinstance(data, dict):

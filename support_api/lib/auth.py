@@ -17,6 +17,8 @@ from support_api.lib.errors import Unauthorized
 
 ASYMMETRIC_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
 MAX_CLAIM_LENGTH = 128
+# Clock skew allowed between the identity provider and us; REST and sockets apply the same.
+LEEWAY_SECONDS = 30
 
 
 class Role(str, enum.Enum):
@@ -46,7 +48,7 @@ class Principal:
         return "user" if self.role is Role.USER else "operator"
 
     def expired(self, now: float | None = None) -> bool:
-        return (time.time() if now is None else now) >= self.expires_at
+        return (time.time() if now is None else now) >= self.expires_at + LEEWAY_SECONDS
 
 
 class TokenVerifier:
@@ -74,7 +76,7 @@ class TokenVerifier:
                     issuer=self._issuer,
                     audience=self._audience,
                     options={"require": ["sub", "exp"], "verify_aud": self._audience is not None},
-                    leeway=30,
+                    leeway=LEEWAY_SECONDS,
                 )
                 break
             except jwt.ExpiredSignatureError as exc:

@@ -10,6 +10,8 @@ from support_api.config import Settings
 from support_api.lib.auth import TokenVerifier
 from support_api.lib.db import Database
 from support_api.lib.events import Events
+from support_api.lib.presence import Presence
+from support_api.lib.ratelimit import RateLimits
 from support_api.lib.signing import UrlSigner
 from support_api.lib.storage import Storage
 
@@ -22,6 +24,8 @@ class Runtime:
     verifier: TokenVerifier
     storage: Storage
     signer: UrlSigner
+    presence: Presence
+    limits: RateLimits
 
 
 def get_runtime() -> Runtime:

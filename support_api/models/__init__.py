@@ -1,7 +1,9 @@
 """Typed SQLAlchemy models. No HTTP, no Socket.IO: plain rows and their invariants."""
 
 from support_api.models.attachment import Attachment
+from support_api.models.audit import AuditEntry
 from support_api.models.base import Base, new_id, utcnow
+from support_api.models.guard import GuardBlock
 from support_api.models.chat import (
     Category,
     ChatSession,
@@ -10,13 +12,21 @@ from support_api.models.chat import (
     SenderType,
     SessionStatus,
 )
+from support_api.models.push import Device, Platform, PushKind, PushOutbox, PushStatus
 
 __all__ = [
     "Attachment",
+    "AuditEntry",
     "Base",
     "Category",
+    "GuardBlock",
     "ChatSession",
+    "Device",
     "Message",
+    "Platform",
+    "PushKind",
+    "PushOutbox",
+    "PushStatus",
     "ReadState",
     "SenderType",
     "SessionStatus",

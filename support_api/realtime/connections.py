@@ -11,6 +11,7 @@ from flask import request
 from marshmallow import Schema, ValidationError
 
 from support_api.lib.auth import Principal
+from support_api.lib import request_context
 from support_api.lib.errors import ApiError, Unauthorized, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,11 @@ def socket_principal() -> Principal:
     return principal
 
 
+def event_meta() -> request_context.RequestMeta:
+    """Each socket event is its own request for logs and audit entries."""
+    return request_context.RequestMeta(request_id=request_context.new_request_id(), client_ip=request.remote_addr)
+
+
 def acked(schema: Schema) -> Callable[[Callable[..., dict[str, Any]]], Callable[[Any], dict[str, Any]]]:
     """Validate the payload with `schema`, call the handler with (principal, data), and turn
     the outcome into `{"ok": true, ...}` or `{"ok": false, "error": {...}}` for the ack."""
@@ -44,6 +50,10 @@ def acked(schema: Schema) -> Callable[[Callable[..., dict[str, Any]]], Callable[
     def wrap(handler: Callable[..., dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
         @functools.wraps(handler)
         def run(payload: Any = None) -> dict[str, Any]:
+            with request_context.scoped(event_meta()):
+                return _run(payload)
+
+        def _run(payload: Any) -> dict[str, Any]:
             try:
                 principal = socket_principal()
                 if not isinstance(payload, dict):

@@ -11,9 +11,11 @@ from flask_socketio import SocketIO, emit, join_room, leave_room, rooms
 from support_api.lib.access import get_session
 from support_api.lib.auth import Principal
 from support_api.lib.errors import NotFound, Unauthorized
+from support_api.lib.ratelimit import RateLimited
 from support_api.lib.events import ALL_DEPARTMENTS, dept_room, session_room, staff_room, user_room
 from support_api.lib.runtime import get_runtime
-from support_api.realtime.connections import acked, forget, remember
+from support_api.lib import request_context
+from support_api.realtime.connections import acked, event_meta, forget, remember
 from support_api.schemas.requests import (
     SocketJoinSchema,
     SocketMessageSendSchema,
@@ -23,6 +25,7 @@ from support_api.schemas.requests import (
 )
 from support_api.schemas.responses import dump_message, dump_session
 from support_api.services import messages, queries, read_state
+from support_api.services.authentication import authenticate
 
 
 def _token_from(auth: Any) -> str:
@@ -35,8 +38,9 @@ def _token_from(auth: Any) -> str:
 
 def on_connect(auth: Any = None) -> bool:
     try:
-        principal = get_runtime().verifier.verify(_token_from(auth))
-    except Unauthorized as exc:
+        with request_context.scoped(event_meta()):
+            principal = authenticate(get_runtime(), _token_from(auth))
+    except (Unauthorized, RateLimited) as exc:
         # python-socketio's exception (the builtin one would be answered with a generic message):
         # connect_error then carries {"message": ..., "data": {"code", "message", "details"}}.
         raise SocketConnectionRefused(exc.message, exc.to_dict()) from exc
@@ -53,6 +57,7 @@ def on_connect(auth: Any = None) -> bool:
 
 def on_disconnect(*_: Any) -> None:
     forget(request.sid)  # type: ignore[attr-defined]
+    get_runtime().presence.disconnect(request.sid)  # type: ignore[attr-defined]
 
 
 @acked(SocketJoinSchema())
@@ -63,6 +68,8 @@ def on_join(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
     # Join before reading the history: a message committed in between then arrives both in
     # the ack and as message:new (clients drop a seq they hold) instead of in neither.
     join_room(session_room(chat.id))
+    # The push sender skips whoever is in the room (lib/presence.py).
+    rt.presence.join(request.sid, chat.id, principal.participant_type, principal.id)  # type: ignore[attr-defined]
     with rt.db.read() as db:
         items, has_more = queries.list_messages(db, chat, after_seq=data["after_seq"], limit=data["limit"])
         unread = queries.unread_counts(db, principal, [chat.id]).get(chat.id, 0)
@@ -74,6 +81,7 @@ def on_join(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
 @acked(SocketSessionRefSchema())
 def on_leave(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
     leave_room(session_room(data["session_id"]))
+    get_runtime().presence.leave(request.sid, data["session_id"])  # type: ignore[attr-defined]
     return {}
 
 

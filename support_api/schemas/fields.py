@@ -8,6 +8,7 @@ validation errors here instead.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 from marshmallow import ValidationError, fields
@@ -65,3 +66,18 @@ class JsonInteger(fields.Integer):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         return super()._validated(value)
+
+
+class UtcDateTime(fields.AwareDateTime):
+    """An RFC 3339 time with an offset, returned in UTC. A time that UTC cannot hold (year 1
+    at +05:00, year 9999 at -05:00) is invalid here rather than an overflow in the query."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(default_timezone=None, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(timezone.utc)
+        except OverflowError as exc:
+            raise ValidationError("Out of range.") from exc

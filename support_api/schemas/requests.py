@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from support_api.models import Category, SessionStatus
-from support_api.schemas.fields import CleanString, JsonInteger, MessageBody
+from support_api.schemas.fields import CleanString, JsonInteger, MessageBody, UtcDateTime
 
 MAX_SEQ = 2**31 - 1  # message seq is a 32-bit integer column
 CLIENT_MSG_ID = validate.Regexp(
@@ -15,7 +15,8 @@ CLIENT_MSG_ID = validate.Regexp(
 )
 SESSION_ID = validate.Length(min=1, max=64)
 # Generous syntactic bound; the configured per-message limit is enforced when claiming.
-ATTACHMENT_IDS = fields.List(fields.String(validate=validate.Length(min=1, max=64)),
+# CleanString: an id with a NUL byte must be a 422 here, not a PostgreSQL error in the lookup.
+ATTACHMENT_IDS = fields.List(CleanString(validate=validate.Length(min=1, max=64)),
                              load_default=list, validate=validate.Length(max=20))
 
 
@@ -99,3 +100,11 @@ class MessageListQuery(StrictSchema):
     after_seq = fields.Integer(validate=validate.Range(min=0, max=MAX_SEQ))
     before_seq = fields.Integer(validate=validate.Range(min=1, max=MAX_SEQ))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class AuditListQuery(StrictSchema):
+    actor = CleanString(validate=validate.Length(min=1, max=128))
+    action = CleanString(validate=validate.Length(min=1, max=64))
+    since = UtcDateTime()
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = CleanString(validate=validate.Length(min=1, max=200))

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from support_api.lib.signing import UrlSigner
-from support_api.models import Attachment, ChatSession, Message
+from support_api.models import Attachment, AuditEntry, ChatSession, Message
 
 
 def iso(value: datetime | None) -> str | None:
@@ -64,4 +64,17 @@ def dump_message(message: Message, signer: UrlSigner) -> dict[str, Any]:
         "attachments": [dump_attachment(a, signer) for a in message.attachments],
         "client_msg_id": message.client_msg_id,
         "created_at": iso(message.created_at),
+    }
+
+
+def dump_audit_entry(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "created_at": iso(entry.created_at),
+        "actor": {"type": entry.actor_type, "id": entry.actor_id, "role": entry.actor_role},
+        "action": entry.action,
+        "target": {"type": entry.target_type, "id": entry.target_id} if entry.target_type else None,
+        "request_id": entry.request_id,
+        "client_ip": entry.client_ip,
+        "details": entry.details or {},
     }

@@ -15,12 +15,15 @@ from support_api.lib.images import EXTENSIONS, ImageLimits, sanitize
 from support_api.lib.runtime import Runtime
 from support_api.lib.storage import StoredObjectMissing
 from support_api.models import Attachment, ChatSession, Message, new_id, utcnow
+from support_api.services import audit
+from support_api.services.limits import enforce
 
 log = logging.getLogger(__name__)
 
 
 def upload_attachment(rt: Runtime, principal: Principal, raw: bytes) -> Attachment:
     """Sanitize an uploaded image, store it and its thumbnail, and record it for its uploader."""
+    enforce(rt, principal, "uploads")
     settings = rt.settings
     clean = sanitize(raw, ImageLimits(settings.upload_max_pixels, settings.upload_max_dimension,
                                       settings.thumbnail_size))
@@ -88,9 +91,14 @@ def read_attachment(rt: Runtime, attachment: Attachment, variant: str) -> tuple[
         raise ApiError("The file is temporarily unavailable", code="storage_unavailable", status=503) from exc
 
 
-def attachment_for(rt: Runtime, principal: Principal, attachment_id: str) -> Attachment:
+def attachment_for(rt: Runtime, principal: Principal, attachment_id: str, variant: str) -> Attachment:
+    """The attachment for a bearer-authenticated viewer; an operator's view is audited."""
     with rt.db.read() as db:
-        return get_attachment(db, principal, attachment_id)
+        attachment = get_attachment(db, principal, attachment_id)
+    if principal.is_staff and variant == "original":
+        audit.record_now(rt, principal, "attachment.viewed", "attachment", attachment.id,
+                         {"session_id": attachment.session_id})
+    return attachment
 
 
 def attachment_by_id(rt: Runtime, attachment_id: str) -> Attachment:

@@ -15,6 +15,8 @@ from support_api.lib.runtime import Runtime
 from support_api.models import ChatSession, Message, SenderType, SessionStatus, new_id, utcnow
 from support_api.schemas.responses import dump_message
 from support_api.services.attachments import claim_attachments
+from support_api.services.limits import enforce
+from support_api.services.push_outbox import enqueue_message
 from support_api.services.read_state import advance_read
 
 
@@ -72,6 +74,7 @@ def send_message(rt: Runtime, principal: Principal, session_id: str, *, body: st
     emits nothing, even if the session was closed in between. Staff must hold the session
     (claim it first), so two operators never answer one user at once.
     """
+    enforce(rt, principal, "messages")
     with rt.db.write() as db:
         chat = get_session(db, principal, session_id, for_update=True)
         existing = find_by_client_msg_id(db, chat.id, principal, client_msg_id)
@@ -83,6 +86,7 @@ def send_message(rt: Runtime, principal: Principal, session_id: str, *, body: st
             raise Conflict("Claim the session before replying", {"reason": "not_assigned"})
         message = append_message(db, chat, principal, body, client_msg_id, attachment_ids or [],
                                  rt.settings.attachments_per_message)
+        enqueue_message(db, rt.settings, chat, message)
     # The sending socket has its ack; every other socket (including the sender's other devices) gets the event.
     rt.events.emit("message:new", dump_message(message, rt.signer), message_audience(chat), skip_sid=origin_sid)
     return SendResult(message, created=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+import re
+from datetime import datetime, timezone
 from typing import Iterable
 
 from sqlalchemy import and_, func, not_, or_, select
@@ -60,6 +61,10 @@ def unread_summary(db: Session, principal: Principal) -> dict[str, int]:
     return {"sessions": sessions, "messages": messages}
 
 
+# A cursor names a session id this API issued; anything else (NUL bytes, huge strings) never reaches SQL.
+_CURSOR_ID = re.compile(r"^ses_[0-9a-f]{28}$")
+
+
 def _encode_cursor(chat: ChatSession) -> str:
     raw = json.dumps([chat.created_at.isoformat(), chat.id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -70,10 +75,11 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created, session_id = json.loads(raw)
         created_at = datetime.fromisoformat(created)
-        if created_at.tzinfo is None or not isinstance(session_id, str):
+        if created_at.tzinfo is None or not isinstance(session_id, str) or not _CURSOR_ID.fullmatch(session_id):
             raise ValueError("cursor fields")
-        return created_at, session_id
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        # In UTC here: a far-off offset at datetime's limits overflows now, not in the query.
+        return created_at.astimezone(timezone.utc), session_id
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
         raise ValidationFailed("The cursor is not valid", {"fields": {"cursor": ["Not a cursor this API issued."]}}) from exc
 
 

@@ -11,6 +11,7 @@ from support_api.lib.access import get_session
 from support_api.lib.events import session_room, staff_room, user_room
 from support_api.lib.runtime import Runtime
 from support_api.models import ReadState, utcnow
+from support_api.services.push_outbox import enqueue_read
 from support_api.services.queries import unread_counts
 
 
@@ -42,6 +43,7 @@ def mark_read(rt: Runtime, principal: Principal, session_id: str, seq: int) -> d
     with rt.db.write() as db:
         chat = get_session(db, principal, session_id)
         seq = min(seq, chat.last_seq)
+        enqueue_read(db, chat, principal.participant_type, principal.id, seq)
         advance_read(db, chat.id, principal.participant_type, principal.id, seq)
         db.flush()
         position = db.get(ReadState, (chat.id, principal.participant_type, principal.id))

@@ -16,7 +16,10 @@ from support_api.lib.events import message_audience, staff_room, status_audience
 from support_api.lib.runtime import Runtime
 from support_api.models import ChatSession, Message, SessionStatus, utcnow
 from support_api.schemas.responses import dump_message, dump_session
+from support_api.services import audit
+from support_api.services.limits import enforce
 from support_api.services.messages import append_message
+from support_api.services.push_outbox import enqueue_waiting
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ def open_session(rt: Runtime, principal: Principal, *, category: str, message: d
     open_key = message["client_msg_id"] if message else None
     if open_key and (found := _existing_open(rt, principal, open_key)):
         return found
+    enforce(rt, principal, "sessions")
     now = utcnow()
     try:
         with rt.db.write() as db:
@@ -71,6 +75,7 @@ def open_session(rt: Runtime, principal: Principal, *, category: str, message: d
             first = (append_message(db, chat, principal, message["body"], message["client_msg_id"],
                                     message["attachment_ids"], rt.settings.attachments_per_message)
                      if message else None)
+            enqueue_waiting(db, rt.settings, chat, first.id if first else None)
     except IntegrityError:
         # Two retries raced and the other one won the (user_id, open_key) constraint.
         if open_key and (found := _existing_open(rt, principal, open_key)):
@@ -99,6 +104,7 @@ def claim_session(rt: Runtime, principal: Principal, session_id: str) -> ChatSes
         chat.operator_id = principal.id
         chat.operator_name = principal.name
         chat.updated_at = utcnow()
+        audit.record(db, principal, "session.claimed", "session", chat.id)
     rt.events.emit("session:updated", dump_session(chat), status_audience(chat))
     return chat
 
@@ -113,6 +119,7 @@ def close_session(rt: Runtime, principal: Principal, session_id: str) -> ChatSes
         chat.status = SessionStatus.CLOSED.value
         chat.closed_at = now
         chat.updated_at = now
+        audit.record(db, principal, "session.closed", "session", chat.id)
     rt.events.emit("session:updated", dump_session(chat), status_audience(chat))
     return chat
 
@@ -130,6 +137,8 @@ def reopen_session(rt: Runtime, principal: Principal, session_id: str) -> ChatSe
         chat.operator_name = None
         chat.closed_at = None
         chat.updated_at = utcnow()
+        audit.record(db, principal, "session.reopened", "session", chat.id)
+        enqueue_waiting(db, rt.settings, chat, None)
     rooms = status_audience(chat)
     if previous_operator:
         # The operator who held it learns it left their hands.

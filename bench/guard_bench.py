@@ -1,0 +1,89 @@
+"""Time the sensitive-content guard per message (a report, not a test).
+
+    .venv/bin/python bench/guard_bench.py [--messages 2000] [--rounds 5]
+
+Messages come from the test corpus (tests/guard_corpus.py): ordinary support messages joined
+to about 500 characters, and every generated secret embedded in such a message. Prints the
+mean, p50 and p99 in µs per message for ordinary, secret and mixed (9 ordinary : 1 secret)
+traffic, as operator messages too, and single timings for a 4096-character message (the
+chat limit) and 65,536 characters (the guard's scan cap). Target: mean < 1000 µs at 500 chars.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+# The corpus lives in tests/; run from anywhere.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from support_api.lib.guard import inspect  # noqa: E402
+from tests import guard_corpus as corpus  # noqa: E402
+
+
+def _embedded_secrets(length: int) -> list[str]:
+    fillers = corpus.long_ordinary(len(corpus.SECRETS), length=length, seed=11)
+    texts = []
+    for case, filler in zip(corpus.SECRETS, fillers, strict=True):
+        room = max(0, length - len(case.text) - 1)
+        cut = filler[:room].rsplit("\n", 1)[0] if room else ""
+        texts.append(f"{cut}\n{case.text}" if cut else case.text)
+    return texts
+
+
+def _time(texts: list[str], rounds: int, run: Callable[[str], object]) -> list[float]:
+    for text in texts[:50]:
+        run(text)  # warm caches and lazy imports
+    samples: list[float] = []
+    for _ in range(rounds):
+        for text in texts:
+            start = time.perf_counter_ns()
+            run(text)
+            samples.append((time.perf_counter_ns() - start) / 1000)
+    return samples
+
+
+def _report(name: str, texts: list[str], samples: list[float]) -> None:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    mean_chars = statistics.fmean(len(text) for text in texts)
+    print(f"{name:<28} n={len(samples):>6}  chars≈{mean_chars:>5.0f}  mean={statistics.fmean(samples):7.1f} µs"
+          f"  p50={statistics.median(samples):7.1f} µs  p99={p99:7.1f} µs  max={ordered[-1]:8.1f} µs")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=2000, help="ordinary 500-char messages")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    ordinary = corpus.long_ordinary(args.messages, length=500)
+    secrets = _embedded_secrets(500)
+    rng = random.Random(3)
+    mixed = [rng.choice(secrets) if rng.random() < 0.1 else rng.choice(ordinary) for _ in range(args.messages)]
+
+    def user(text: str) -> object:
+        return inspect(text)
+
+    def operator(text: str) -> object:
+        return inspect(text, author="operator")
+
+    print(f"guard benchmark: {len(ordinary)} ordinary, {len(secrets)} secret messages, {args.rounds} rounds")
+    _report("ordinary (user)", ordinary, _time(ordinary, args.rounds, user))
+    _report("secrets (user)", secrets, _time(secrets, args.rounds, user))
+    _report("mixed 9:1 (user)", mixed, _time(mixed, args.rounds, user))
+    _report("mixed 9:1 (operator)", mixed, _time(mixed, args.rounds, operator))
+    for length in (4096, 65536):
+        long_text = "\n".join(corpus.long_ordinary(1, length=length, seed=5))
+        _report(f"one {length}-char message", [long_text], _time([long_text], 20, user))
+    word_soup = " ".join(["about", "account", "again", "also", "amount"] * 13108)[:65536]
+    _report("65536 chars of list words", [word_soup], _time([word_soup], 5, user))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,298 @@
+"""BIP-39 recovery phrases in the English and Japanese word lists.
+
+The word lists and the checksum come from trezor's `mnemonic` package. A phrase is found as
+a run of word tokens; whatever lies between tokens (spaces, U+3000, newlines, commas, list
+numbers such as "1.", "1)", "(1)", "①", "#1", "1番") is a separator. A run is a mnemonic when
+
+- some window of 12, 15, 18, 21 or 24 consecutive exact words has a valid BIP-39 checksum
+  (certain, whatever the punctuation between the words), or
+- it is at least `MIN_WORDS` consecutive tokens of one list, with at most `MAX_REPEATS`
+  repeated words and a typo budget of `TYPO_BUDGET`: a word at edit distance 1 of a list
+  word (transpositions included; in NFKD, so a lost voicing mark is one) costs 1, an
+  unknown word of the same script (or, in Japanese, a word the IME turned into kanji or
+  katakana) costs 2, so 12 tokens may hold two typos or one wrong word. People mistype
+  phrases, and a mistyped phrase is as dangerous as a correct one: given 11 words of 12,
+  the 12th is one of 2048 and the checksum leaves about 128.
+
+Ordinary English contains many list words ("about", "account", "again", "also", "amount",
+"because", "number", "order", "please", "help", "you", "can"), so a run breaks where prose
+differs from a word list: at a word that is neither a list word nor a near one, at any
+common English word (`_STOP_WORDS`: never a typo of a list word, never an unknown word),
+and at a sentence end (".", "?", "!", "。" right after a word). Japanese prose breaks on
+hiragana glued to kanji (only a whole token of hiragana can be a list word) and on a second
+kanji token. Calibration: run over 100 MB of English prose and code (package metadata,
+licences, docs, the Python standard library), these rules flag only a few lines of code
+and markup lists, and no prose.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import NamedTuple
+
+from mnemonic import Mnemonic
+
+from support_api.lib.guard._core import Finding
+
+MIN_WORDS = 12
+TYPO_BUDGET = 2
+# Repeated words in a window: a real 24-word phrase repeats one word in 13% of cases and
+# three in well under 1%, while word lists in code and markup ("Dynamic: license,
+# Dynamic: project") repeat all the time.
+MAX_REPEATS = 2
+PHRASE_LENGTHS = (12, 15, 18, 21, 24)
+# Checksum windows per text: a hostile text full of list words must not cost unbounded work.
+_MAX_CHECKSUM_WINDOWS = 1024
+
+_ENGLISH = Mnemonic("english")
+_JAPANESE = Mnemonic("japanese")
+# BIP-39 compares NFKD forms; the Japanese list is stored in NFKD already, normalise anyway.
+_WORDS: dict[str, frozenset[str]] = {
+    "english": frozenset(_ENGLISH.wordlist),
+    "japanese": frozenset(unicodedata.normalize("NFKD", word) for word in _JAPANESE.wordlist),
+}
+_CHECKERS = {"english": _ENGLISH, "japanese": _JAPANESE}
+_INDEX = {language: {word: index for index, word in enumerate(_CHECKERS[language].wordlist)}
+          for language in _CHECKERS}
+
+
+def _delete_index(words: frozenset[str]) -> frozenset[str]:
+    """Every list word and every string one deletion away from one: two strings within
+    (Damerau) edit distance 1 share a member of their deletion neighbourhoods."""
+    keys: set[str] = set()
+    for word in words:
+        keys.add(word)
+        keys.update(word[:i] + word[i + 1:] for i in range(len(word)))
+    return frozenset(keys)
+
+
+_NEAR_KEYS = {language: _delete_index(words) for language, words in _WORDS.items()}
+# The shortest token that may count as a typo; shorter ones are too often another real word.
+_MIN_NEAR_LENGTH = {"english": 4, "japanese": 3}
+
+# Common English words: never a typo of a list word, never an unknown word (the list words
+# among them still count as list words: the list is consulted first).
+_STOP_WORDS = frozenset("""
+a i an the to of in on at by for from with without into onto and or but nor so if as is am
+are was were be been being do does did done doing have has had having not no yes my me mine
+our ours we us you your yours he him his she her hers it its they them their theirs this
+these those there here what which who whom whose why how when where than then too very can
+could would should shall will may might must just also only even ever never always still
+yet again already about after before because since until while though although however
+please thanks thank thx pls plz hi hello hey dear sir madam ok okay yeah sorry regards best
+get got gets getting make makes made go goes went gone come came see saw seen look looked
+know knew known want wanted need needed try tried use used say said tell told ask asked
+send sent receive received show shown give gave given take took taken find found help
+working worked works buy bought sell sold withdraw withdrew withdrawal deposit deposited
+wallet bank app account login log email mail phone sms code password pin key keys seed
+phrase phrases words word recovery mnemonic private secret btc eth xrp ltc bch usdt jpy usd
+yen coin coins crypto bitcoin ethereum ripple exchange error issue problem support team
+screen button page today yesterday tomorrow morning evening night minutes hours days weeks
+months years week time times any some all each every both few many much more most other
+another same such own one two three four five six seven eight nine ten first second last
+next new old good bad right wrong now out up down over under off why isn't doesn't don't
+can't won't didn't cannot hasn't haven't wasn't i'm i've it's that's what's there's let's
+id ids ios android iphone pc mac web site fee fees amount order orders trade trades price
+""".split())
+
+# List markers glued to a number ("No.1", "1番", "1つ目", "1st") are separators, not words.
+_MARKERS = frozenset({"no", "nr", "st", "nd", "rd", "th", "word", "番", "番目", "目", "つ目", "個目", "語目"})
+
+_TOKEN = re.compile(r"[^\W\d_]+")
+# Decomposed input ("か" + U+3099) needs the combining marks inside tokens; that pattern is
+# three times slower, so it runs only when such marks are present.
+_TOKEN_DECOMPOSED = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f\u3099\u309a])+")
+_COMBINING = re.compile(r"[\u0300-\u036f\u3099\u309a]")
+_HIRAGANA = re.compile(r"[\u3041-\u3096\u3099-\u309c]+")
+_KANJI_OR_KATAKANA = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々\u30a1-\u30fa\u30fc]+")
+# A gap that ends a sentence: "?", "!", "。" anywhere, or a period right after a word
+# (a period after a list number, "1. abandon", is a separator).
+_SENTENCE_GAP = re.compile(r"[?!？！。]|(?<=[^\W\d_])\.(?=\s|$)")
+
+_EXACT, _NEAR, _UNKNOWN = 0, 1, 2
+_BREAK = 99
+
+
+class _Token(NamedTuple):
+    start: int
+    end: int
+    word: str       # NFKD, lower case
+    language: str   # "english", "japanese" or "" (breaks every run)
+    cost: int       # 0 exact list word, 1 near (typo), 2 unknown, _BREAK otherwise
+
+
+# No list word is longer than 8 letters (9 NFKD characters in Japanese): a longer token is
+# neither a word nor a typo of one, and is never hashed into the cache or edited letter by letter.
+_MAX_TOKEN = 11
+
+
+@lru_cache(maxsize=16384)
+def _classify(raw: str) -> tuple[str, str, int]:
+    if raw.isascii():
+        word, language = raw.lower(), "english"
+    elif _HIRAGANA.fullmatch(raw):
+        word, language = unicodedata.normalize("NFKD", raw), "japanese"
+    elif len(raw) <= 6 and _KANJI_OR_KATAKANA.fullmatch(raw):
+        # The IME turned a typed word into kanji ("あいこくしん" -> "愛国心"): an unknown word.
+        return raw, "japanese", _UNKNOWN
+    else:
+        return raw, "", _BREAK
+    if word in _WORDS[language]:
+        return word, language, _EXACT
+    if language == "english" and word in _STOP_WORDS:
+        return word, language, _BREAK
+    if len(word) >= _MIN_NEAR_LENGTH[language] and _is_near(word, language):
+        return word, language, _NEAR
+    if language == "english" and 3 <= len(word) <= 10:
+        return word, language, _UNKNOWN
+    return word, language, _BREAK
+
+
+def _is_near(word: str, language: str) -> bool:
+    keys = _NEAR_KEYS[language]
+    if word in keys:  # one letter too few, or exactly a list word
+        return True
+    return any(word[:i] + word[i + 1:] in keys for i in range(len(word)))
+
+
+def _tokens(view: str) -> list[_Token]:
+    """Word tokens; list markers glued to a number are dropped, not kept as breaks."""
+    pattern = _TOKEN_DECOMPOSED if _COMBINING.search(view) else _TOKEN
+    tokens: list[_Token] = []
+    for match in pattern.finditer(view):
+        raw = match.group()
+        start, end = match.span()
+        if len(raw) <= 3 and raw.lower() in _MARKERS and (
+            (start > 0 and view[start - 1].isdigit()) or (end < len(view) and view[end].isdigit())
+        ):
+            continue
+        if len(raw) > _MAX_TOKEN:
+            tokens.append(_Token(start, end, "", "", _BREAK))
+            continue
+        word, language, cost = _classify(raw)
+        tokens.append(_Token(start, end, word, language, cost))
+    return tokens
+
+
+def _runs(view: str, tokens: list[_Token]) -> Iterator[list[_Token]]:
+    """Maximal runs of tokens of one language with no break between them."""
+    run: list[_Token] = []
+    for token in tokens:
+        joins = (
+            run
+            and token.cost != _BREAK
+            and token.language == run[-1].language
+            and not _SENTENCE_GAP.search(view, run[-1].end, token.start)
+        )
+        if joins:
+            run.append(token)
+            continue
+        if len(run) >= MIN_WORDS:
+            yield run
+        run = [token] if token.cost != _BREAK else []
+    if len(run) >= MIN_WORDS:
+        yield run
+
+
+def _heuristic_span(run: list[_Token]) -> tuple[int, int] | None:
+    """The span of all windows of >= MIN_WORDS tokens within the typo budget and with at most
+    MAX_REPEATS repeated words (two pointers: shrinking a window lowers both counts)."""
+    first: int | None = None
+    last: int | None = None
+    left = 0
+    spent = 0
+    repeats = 0
+    seen: dict[str, int] = {}
+    for right, token in enumerate(run):
+        spent += token.cost
+        repeats += seen.get(token.word, 0) > 0
+        seen[token.word] = seen.get(token.word, 0) + 1
+        while spent > TYPO_BUDGET or repeats > MAX_REPEATS:
+            gone = run[left]
+            spent -= gone.cost
+            seen[gone.word] -= 1
+            repeats -= seen[gone.word] > 0
+            left += 1
+        if right - left + 1 >= MIN_WORDS:
+            first = run[left].start if first is None else min(first, run[left].start)
+            last = token.end
+    return None if first is None or last is None else (first, last)
+
+
+def _exact_stretches(tokens: list[_Token]) -> Iterator[list[_Token]]:
+    """Maximal stretches of exact words of one language, punctuation notwithstanding."""
+    stretch: list[_Token] = []
+    for token in tokens:
+        if token.cost == _EXACT and stretch and token.language == stretch[-1].language:
+            stretch.append(token)
+            continue
+        if len(stretch) >= MIN_WORDS:
+            yield stretch
+        stretch = [token] if token.cost == _EXACT else []
+    if len(stretch) >= MIN_WORDS:
+        yield stretch
+
+
+def _fast_checksum(words: list[str], language: str) -> bool:
+    """The BIP-39 checksum by word index: a filter, so the package's check runs on hits only."""
+    index = _INDEX[language]
+    value = 0
+    for word in words:
+        value = value << 11 | index[word]
+    checksum_bits = len(words) * 11 // 33
+    entropy = (value >> checksum_bits).to_bytes(len(words) * 11 // 33 * 4, "big")
+    expected = hashlib.sha256(entropy).digest()[0] >> (8 - checksum_bits)
+    return value & ((1 << checksum_bits) - 1) == expected
+
+
+def checksum_valid(words: list[str], language: str) -> bool:
+    """True when `words` (NFKD list words) form a BIP-39 phrase with a valid checksum."""
+    if len(words) not in PHRASE_LENGTHS or any(word not in _INDEX[language] for word in words):
+        return False
+    return _fast_checksum(words, language) and _CHECKERS[language].check(" ".join(words))
+
+
+def _checksum_spans(tokens: list[_Token], covered: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    budget = _MAX_CHECKSUM_WINDOWS
+    for stretch in _exact_stretches(tokens):
+        if any(start <= stretch[0].start and stretch[-1].end <= end for start, end in covered):
+            continue  # the heuristic already has all of it
+        words = [token.word for token in stretch]
+        language = stretch[0].language
+        for size in PHRASE_LENGTHS:
+            for offset in range(len(stretch) - size + 1):
+                if budget == 0:
+                    return
+                budget -= 1
+                window = words[offset:offset + size]
+                if size - len(set(window)) > MAX_REPEATS:
+                    continue
+                if _fast_checksum(window, language) and _CHECKERS[language].check(" ".join(window)):
+                    yield stretch[offset].start, stretch[offset + size - 1].end
+
+
+def find(view: str) -> list[Finding]:
+    tokens = _tokens(view)
+    if sum(1 for token in tokens if token.cost != _BREAK) < MIN_WORDS:
+        return []
+    spans: list[tuple[int, int]] = []
+    for run in _runs(view, tokens):
+        span = _heuristic_span(run)
+        if span is not None:
+            spans.append(span)
+    spans.extend(_checksum_spans(tokens, spans))
+    return [Finding("mnemonic", start, end) for start, end in _merge(spans)]
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged

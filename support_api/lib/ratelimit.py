@@ -1,0 +1,72 @@
+"""Rate limits per user/operator (and failed authentication per IP), shared by REST and
+Socket.IO. Counters live in Redis when `SUPPORT_API_REDIS_URL` is set, so every server
+process counts together; in memory otherwise. Built on the `limits` package (the engine of
+Flask-Limiter), with a moving window so a burst at a window edge cannot double the limit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from support_api.config import ConfigError, Settings
+from support_api.lib.errors import ApiError
+
+KINDS = ("messages", "sessions", "uploads", "auth_failures")
+
+
+class RateLimited(ApiError):
+    status = 429
+    code = "rate_limited"
+
+    @property
+    def retry_after(self) -> int:
+        return int(self.details["retry_after"])
+
+
+@dataclass(frozen=True)
+class Hit:
+    kind: str
+    key: str
+
+
+class RateLimits:
+    def __init__(self, settings: Settings) -> None:
+        self.enabled = settings.rate_limits_enabled
+        self._items: dict[str, RateLimitItem] = {}
+        for kind, text in settings.rate_limits.items():
+            try:
+                self._items[kind] = parse(text)
+            except ValueError as exc:
+                raise ConfigError(f"SUPPORT_API_RATE_LIMIT_{kind.upper()} is not a limit like '60/minute': {text!r}") from exc
+        uri = settings.redis_url or "memory://"
+        self._limiter = MovingWindowRateLimiter(storage_from_string(uri, key_prefix="support_api_rl"))
+        # One audit entry per offender per minute is enough to see a flood without writing one.
+        self._notice = parse("1/minute")
+
+    def _refusal(self, kind: str, key: str) -> RateLimited:
+        item = self._items[kind]
+        reset_at = self._limiter.get_window_stats(item, kind, key).reset_time
+        retry_after = max(1, math.ceil(reset_at - time.time()))
+        return RateLimited(f"Too many {kind.replace('_', ' ')}; try again in {retry_after} s",
+                           {"kind": kind, "limit": str(item), "retry_after": retry_after})
+
+    def hit(self, kind: str, key: str) -> None:
+        """Count one event; raise RateLimited when it goes over the limit."""
+        if self.enabled and not self._limiter.hit(self._items[kind], kind, key):
+            raise self._refusal(kind, key)
+
+    def exceeded(self, kind: str, key: str) -> RateLimited | None:
+        """The refusal if `key` is already over its limit, without counting anything."""
+        if self.enabled and not self._limiter.test(self._items[kind], kind, key):
+            return self._refusal(kind, key)
+        return None
+
+    def first_notice(self, kind: str, key: str) -> bool:
+        """True once per minute per offender: whether this refusal should be audited."""
+        return self._limiter.hit(self._notice, "notice", kind, key)

@@ -1,0 +1,53 @@
+"""Who is asking from where, for logs and audit entries: the request id and client IP.
+
+REST requests take the client's `X-Request-ID` when it is sane, or get a new one; every
+Socket.IO event gets its own. Both are kept in a context variable (per greenlet/thread).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
+
+
+@dataclass(frozen=True)
+class RequestMeta:
+    request_id: str
+    client_ip: str | None
+
+
+_current: contextvars.ContextVar[RequestMeta | None] = contextvars.ContextVar("request_meta", default=None)
+
+
+def new_request_id(offered: str | None = None) -> str:
+    """The client's id when it looks like one (so they can quote it to support), else a new one."""
+    if offered and _SANE_REQUEST_ID.match(offered):
+        return offered
+    return uuid.uuid4().hex
+
+
+def current_meta() -> RequestMeta:
+    return _current.get() or RequestMeta(request_id="-", client_ip=None)
+
+
+def begin(meta: RequestMeta) -> contextvars.Token[RequestMeta | None]:
+    return _current.set(meta)
+
+
+def end(token: contextvars.Token[RequestMeta | None]) -> None:
+    _current.reset(token)
+
+
+@contextmanager
+def scoped(meta: RequestMeta) -> Iterator[RequestMeta]:
+    token = begin(meta)
+    try:
+        yield meta
+    finally:
+        end(token)

@@ -1,0 +1,110 @@
+"""Screening what people type before anything of it is stored, logged, pushed or shown.
+
+Recovery phrases, private keys, passwords (and operators asking for any of them) are
+refused outright; card, My Number and bank account numbers are stored masked; a bare 64-hex
+string, which may be a key or a transaction hash, needs the sender's confirmation.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from support_api.lib.access import require_role
+from support_api.lib.auth import Principal, Role
+from support_api.lib.errors import ApiError
+from support_api.lib.guard import inspect
+from support_api.lib.runtime import Runtime
+from support_api.models import GuardBlock, utcnow
+from support_api.services import audit
+
+_EXPLANATIONS: dict[str, dict[str, str]] = {
+    "mnemonic": {
+        "ja": "リカバリーフレーズ（シードフレーズ）をサポートがお尋ねすることは絶対にありません。このメッセージは送信も保存もされていません。"
+              "すでに他の場所で伝えてしまった場合は、今すぐ資産を新しいウォレットへ移してください。",
+        "en": "Support will never need your recovery phrase. This message was neither sent nor stored. "
+              "If you have already shared the phrase anywhere else, move your funds to a new wallet now.",
+    },
+    "private_key": {
+        "ja": "秘密鍵をサポートがお尋ねすることは絶対にありません。このメッセージは送信も保存もされていません。"
+              "すでに他の場所で伝えてしまった場合は、今すぐ資産を新しいウォレットへ移してください。",
+        "en": "Support will never need a private key. This message was neither sent nor stored. "
+              "If you have already shared the key anywhere else, move your funds to a new wallet now.",
+    },
+    "password": {
+        "ja": "パスワード・暗証番号・認証コードをサポートがお尋ねすることはありません。このメッセージは送信も保存もされていません。"
+              "すでに他の場所で伝えてしまった場合は、すぐに変更してください。",
+        "en": "Support never needs your password, PIN or verification code. This message was neither sent nor "
+              "stored. If you have already shared it anywhere else, change it now.",
+    },
+    "solicitation": {
+        "ja": "リカバリーフレーズ・秘密鍵・パスワード・認証コードをお客様に求めることはできません。メッセージは送信されていません。",
+        "en": "Support must never ask for recovery phrases, private keys, passwords or verification codes. "
+              "The message was not sent.",
+    },
+    "possible_private_key": {
+        "ja": "秘密鍵の可能性がある文字列が含まれています。サポートが秘密鍵を必要とすることはありません。"
+              "トランザクションID（TxID）であれば、確認のうえ再送してください。",
+        "en": "This contains something that may be a private key. Support never needs private keys. "
+              "If it is a transaction hash (TxID), confirm and send it again.",
+    },
+}
+
+
+class SensitiveContent(ApiError):
+    status = 422
+    code = "sensitive_content"
+
+
+@dataclass(frozen=True)
+class Screened:
+    text: str                      # what may be stored: the original, or its masked form
+    masked_kinds: tuple[str, ...]  # what was masked, for the sender's response
+
+
+def _language(principal: Principal) -> str:
+    return "ja" if (principal.locale or "").lower().startswith("ja") else "en"
+
+
+def screen(rt: Runtime, principal: Principal, text: str, *, session_id: str | None,
+           confirm_sensitive: bool = False) -> Screened:
+    """Refuse (422 `sensitive_content`) or mask before the text goes anywhere.
+
+    A refusal is counted (kind, session, sender) and audited; the text itself is dropped here
+    and never reaches the database, a log line, an event or a push.
+    """
+    result = inspect(text, author="operator" if principal.is_staff else "user")
+    language = _language(principal)
+    if result.blocked is not None:
+        kind = result.blocked.kind
+        with rt.db.write() as db:
+            db.add(GuardBlock(kind=kind, session_id=session_id, sender_type=principal.participant_type,
+                              sender_id=principal.id, created_at=utcnow()))
+            audit.record(db, principal, "sensitive_content.blocked", "session" if session_id else None, session_id,
+                         {"kind": kind})
+        raise SensitiveContent(_EXPLANATIONS[kind][language], {"kind": kind})
+    if result.ambiguous is not None and not confirm_sensitive:
+        raise SensitiveContent(_EXPLANATIONS["possible_private_key"][language],
+                               {"kind": "possible_private_key", "confirm_with": "confirm_sensitive"})
+    return Screened(result.masked_text, tuple(dict.fromkeys(f.kind for f in result.masked)))
+
+
+def blocked_stats(rt: Runtime, principal: Principal, since: datetime | None) -> dict[str, object]:
+    """How many secrets were stopped, by kind and by sender type (admins)."""
+    require_role(principal, Role.ADMIN)
+    query = select(GuardBlock.kind, GuardBlock.sender_type, func.count()).group_by(GuardBlock.kind,
+                                                                                  GuardBlock.sender_type)
+    if since is not None:
+        query = query.where(GuardBlock.created_at >= since)
+    with rt.db.read() as db:
+        rows = db.execute(query).all()
+    audit.record_now(rt, principal, "admin.guard_stats_read")
+    by_kind: Counter[str] = Counter()
+    by_sender: Counter[str] = Counter()
+    for kind, sender_type, count in rows:
+        by_kind[kind] += count
+        by_sender[sender_type] += count
+    return {"total": sum(by_kind.values()), "by_kind": dict(by_kind), "by_sender_type": dict(by_sender)}

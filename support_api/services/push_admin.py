@@ -1,0 +1,87 @@
+"""What admins see of push delivery: the pending and failed rows, and counts."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select
+
+from support_api.lib.access import require_role
+from support_api.lib.auth import Principal, Role
+from support_api.lib.errors import ValidationFailed
+from support_api.lib.runtime import Runtime
+from support_api.models import Device, PushOutbox, PushStatus, utcnow
+from support_api.services.push_delivery import KEEP_DONE
+
+_ROW_ID = re.compile(r"psh_[0-9a-f]{28}")
+
+
+def _cursor(row: PushOutbox) -> str:
+    return base64.urlsafe_b64encode(json.dumps([row.created_at.isoformat(), row.id]).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[datetime, str]:
+    try:
+        created, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        created_at = datetime.fromisoformat(created)
+        # Only ids this API issues reach SQL (a NUL byte would be a PostgreSQL error).
+        if created_at.tzinfo is None or not isinstance(row_id, str) or not _ROW_ID.fullmatch(row_id):
+            raise ValueError("cursor fields")
+        # In UTC here: a far-off offset at datetime's limits overflows now, not in the query.
+        return created_at.astimezone(timezone.utc), row_id
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
+        raise ValidationFailed("The cursor is not valid",
+                               {"fields": {"cursor": ["Not a cursor this API issued."]}}) from exc
+
+
+def list_outbox(rt: Runtime, principal: Principal, *, status: str | None, limit: int,
+                cursor: str | None) -> tuple[list[tuple[PushOutbox, Device | None]], str | None]:
+    """Pending and failed rows (or those of one `status`), newest first."""
+    require_role(principal, Role.ADMIN)
+    statuses = [status] if status else [PushStatus.PENDING.value, PushStatus.FAILED.value]
+    query = (select(PushOutbox, Device).outerjoin(Device, Device.id == PushOutbox.device_id)
+             .where(PushOutbox.status.in_(statuses)))
+    if cursor:
+        created_at, last_id = _decode(cursor)
+        query = query.where(or_(PushOutbox.created_at < created_at,
+                                and_(PushOutbox.created_at == created_at, PushOutbox.id < last_id)))
+    query = query.order_by(PushOutbox.created_at.desc(), PushOutbox.id.desc()).limit(limit + 1)
+    with rt.db.read() as db:
+        rows: list[tuple[PushOutbox, Device | None]] = [(row, device) for row, device in db.execute(query).all()]
+    next_cursor = _cursor(rows[limit - 1][0]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def metrics(rt: Runtime, principal: Principal) -> dict[str, Any]:
+    """Counts over the rows still kept (sent and skipped ones for KEEP_DONE): how many went
+    out, were skipped, failed (by reason) or wait, and how many extra tries retries took."""
+    require_role(principal, Role.ADMIN)
+    with rt.db.read() as db:
+        by_status = dict(db.execute(select(PushOutbox.status, func.count()).group_by(PushOutbox.status)).all())
+        retries = db.execute(select(func.coalesce(func.sum(
+            case((PushOutbox.attempts > 1, PushOutbox.attempts - 1), else_=0)), 0))).scalar_one()
+        retried_rows = db.execute(select(func.count()).where(PushOutbox.attempts > 1)).scalar_one()
+        failed_by_reason = dict(db.execute(
+            select(func.coalesce(PushOutbox.last_error, "unknown"), func.count())
+            .where(PushOutbox.status == PushStatus.FAILED.value).group_by(PushOutbox.last_error)).all())
+        oldest_due = db.execute(select(func.min(PushOutbox.due_at))
+                                .where(PushOutbox.status == PushStatus.PENDING.value)).scalar_one()
+        devices = db.execute(select(func.count()).select_from(Device)).scalar_one()
+    lag = max(0.0, (utcnow() - oldest_due).total_seconds()) if oldest_due else 0.0
+    return {
+        "window_seconds": int(KEEP_DONE.total_seconds()),
+        "sent": by_status.get(PushStatus.SENT.value, 0),
+        "skipped": by_status.get(PushStatus.SKIPPED.value, 0),
+        "failed": by_status.get(PushStatus.FAILED.value, 0),
+        "pending": by_status.get(PushStatus.PENDING.value, 0),
+        "retried": retried_rows,
+        "retries": int(retries),
+        "failed_by_reason": {str(k): int(v) for k, v in failed_by_reason.items()},
+        "oldest_pending_seconds": round(lag, 3),
+        "devices": devices,
+    }
