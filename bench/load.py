@@ -452,7 +452,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         source = benchlib.Source(args.source_ref, args.source_dir)
         server = benchlib.ServerProcess(db=args.db, async_mode=args.async_mode, pg_admin_url=args.pg_admin_url,
                                         max_connections=args.max_connections, log_level=args.server_log_level,
-                                        source=source.path, tcp_nodelay=args.server_tcp_nodelay)
+                                        source=source.path, tcp_nodelay=args.server_tcp_nodelay,
+                                        log_path=Path(args.server_log).resolve() if args.server_log else None)
         try:
             server.start()
         finally:
@@ -578,6 +579,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--server-tcp-nodelay", action="store_true",
                    help="experiment, with --spawn: run the server via bench/nodelay_serve.py (TCP_NODELAY on)")
     p.add_argument("--max-connections", type=int, help="with --spawn: SUPPORT_API_MAX_CONNECTIONS for the server")
+    p.add_argument("--server-log", metavar="FILE", help="with --spawn: keep the server's log in FILE")
     p.add_argument("--server-log-level", default="WARNING", help="with --spawn (default %(default)s)")
     p.add_argument("--jwt-secret", help="with --url: the server's HS256 secret (default $SUPPORT_API_JWT_SECRET)")
     p.add_argument("--server-pid", type=int, help="with --url: server pid for RSS/CPU (default: who listens on the port)")

@@ -11,7 +11,7 @@ from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from support_api.api import admin_push, attachments, audit, devices, health, me, messages, sessions
+from support_api.api import admin_push, attachments, audit, devices, guard, health, me, messages, sessions
 from support_api.config import Settings
 from support_api.lib.auth import TokenVerifier
 from support_api.lib.db import Database
@@ -125,7 +125,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count)  # type: ignore[method-assign]
 
     for blueprint in (health.bp, sessions.bp, messages.bp, attachments.bp, me.bp, audit.bp,
-                      devices.bp, admin_push.bp):
+                      devices.bp, admin_push.bp, guard.bp):
         app.register_blueprint(blueprint, url_prefix="/v1")
     _register_request_context(app)
     _register_errors(app)

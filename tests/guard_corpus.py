@@ -58,6 +58,8 @@ def _phrase(language: str, words: int) -> list[str]:
     return [unicodedata.normalize("NFC", w) for w in unicodedata.normalize("NFKD", phrase).split(" ")]
 
 
+_FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+_FULLWIDTH_LETTERS = str.maketrans("abcdefghijklmnopqrstuvwxyz", "".join(chr(0xFF41 + i) for i in range(26)))
 _CIRCLED = [chr(0x2460 + i) for i in range(20)] + [chr(0x3251 + i) for i in range(15)]
 
 _SEPARATORS = {
@@ -80,7 +82,6 @@ _SEPARATORS = {
     "ban": lambda ws: " ".join(f"{i}番 {w}" for i, w in enumerate(ws, 1)),
     "grid": lambda ws: "\n".join(" ".join(ws[i:i + 4]) for i in range(0, len(ws), 4)),
 }
-_FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 _WRAPPERS = {
     "en": [
@@ -156,11 +157,6 @@ def _mnemonic_cases() -> list[Case]:
              "mnemonic"),
     ]
     return cases
-
-
-_FULLWIDTH_LETTERS = str.maketrans(
-    "abcdefghijklmnopqrstuvwxyz", "".join(chr(0xFF41 + i) for i in range(26))
-)
 
 
 # --- private keys ----------------------------------------------------------------------
@@ -725,7 +721,8 @@ ORDINARY = [
     "I attached a screenshot of the error message.",
     "Push notifications stopped after the update to 3.12.0.",
     # dense in BIP-39 words (en): prose must never reach the mnemonic threshold
-    "Hello, I have a question about my account. I want to check the amount of my last deposit because the balance is wrong again.",
+    "Hello, I have a question about my account. I want to check the amount of my last deposit because the "
+    "balance is wrong again.",
     "Please help. I can not find the order history for this month, and the total amount also looks wrong.",
     "Sorry to bother you again, but the price on the market screen is different from the trade price.",
     "I already tried to update the app, clear the cache and restart the phone, but the error is still there.",
@@ -768,7 +765,9 @@ ORDINARY = [
     "USDT (ERC20) の送金ID: 0x" + _hex(64),
     "Solana tx signature 5VERv8NMvzbJMEkV8xnrLkEaWRtSz9CosKDYjCJjBRnbJLgp8uirBgmQpjKhoR4tjF3ZpRzrFmBV6UjKdiSZkQUW",
     "input data: 0xa9059cbb" + _hex(128),
-    "lnbc2500u1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdq5xysxxatsyp3k7enxv4jsxqzpuaztrnwngzn3kdzw5hydlzf03qdgm2hdq27cqv3agm2awhz5se903vruatfhq77w3ls4evs3ch9zw97j25emudupq63nyw24cg27h2rspfj9srp",
+    "lnbc2500u1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdq5xysxxatsyp3k7en"
+    "xv4jsxqzpuaztrnwngzn3kdzw5hydlzf03qdgm2hdq27cqv3agm2awhz5se903vruatfhq77w3ls4evs3ch9zw97j2"
+    "5emudupq63nyw24cg27h2rspfj9srp",
     # more account, password and 2FA talk
     "2段階認証のバックアップコードをなくしました",
     "認証コードの桁数は6桁ですか？",
@@ -810,7 +809,8 @@ ORDINARY = [
     "パスワード：大文字・小文字・数字を含めています",
     "PINコードを4回間違えました",
     "2FA設定: 2024年5月23日",
-    "Deposit, Withdraw, Transfer, Balance, History, Order, Trade, Market, Price, Chart, Alert, News, Help: which menu shows fees?",
+    "Deposit, Withdraw, Transfer, Balance, History, Order, Trade, Market, Price, Chart, Alert, News, Help: "
+    "which menu shows fees?",
     "にゅうきん した のに はんえい されない です たすけて ください",
     # long mixed messages
     "お世話になっております。5月20日に 0.35 BTC を外部ウォレットから送金しました。送金元アドレスは "

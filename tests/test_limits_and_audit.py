@@ -152,3 +152,19 @@ def test_logs_are_json_lines_without_bodies_or_tokens(api: Api, user: str, open_
         line = formatter.format(record)
         assert json.loads(line)["message"] is not None
         assert secret_body not in line and user not in line
+
+
+def test_device_and_admin_push_reads_are_audited(api: Api, user: str) -> None:
+    token = "device-token-" + "x" * 40
+    assert api.request("PUT", "/devices", user, json={"token": token, "platform": "ios", "locale": "ja"}).status_code in (200, 201)
+    assert api.request("DELETE", f"/devices/{token}", user).status_code == 204
+    admin = api.token("root", "admin")
+    assert api.get("/admin/push/outbox", admin).status_code == 200
+    assert api.get("/admin/push/metrics", admin).status_code == 200
+    entries = audit(api)
+    actions = [e["action"] for e in entries]
+    for action in ("device.registered", "device.removed", "admin.push_outbox_read", "admin.push_metrics_read"):
+        assert action in actions, action
+    registered = next(e for e in entries if e["action"] == "device.registered")
+    assert registered["details"] == {"platform": "ios", "created": True, "moved_from_another_owner": False}
+    assert token not in json.dumps(entries)

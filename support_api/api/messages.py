@@ -25,8 +25,12 @@ def send(session_id: str) -> tuple[dict[str, Any], int]:
     principal = current_principal()
     data = json_body(_create)
     result = messages.send_message(get_runtime(), principal, session_id, body=data["body"],
-                                   client_msg_id=data["client_msg_id"], attachment_ids=data["attachment_ids"])
-    return dump_message(result.message, get_runtime().signer), 201 if result.created else 200
+                                   client_msg_id=data["client_msg_id"], attachment_ids=data["attachment_ids"],
+                                   confirm_sensitive=data["confirm_sensitive"])
+    body = dump_message(result.message, get_runtime().signer)
+    if result.masked_kinds:
+        body["masked_kinds"] = list(result.masked_kinds)
+    return body, 201 if result.created else 200
 
 
 @bp.get("/sessions/<session_id>/messages")

@@ -38,6 +38,8 @@ def open_session() -> tuple[dict[str, Any], int]:
     body = _with_unread(result.session)
     if result.message is not None:
         body["first_message"] = dump_message(result.message, get_runtime().signer)
+        if result.masked_kinds:
+            body["first_message"]["masked_kinds"] = list(result.masked_kinds)
     return body, 201 if result.created else 200
 
 

@@ -89,8 +89,12 @@ def on_leave(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
 def on_send(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
     result = messages.send_message(get_runtime(), principal, data["session_id"], body=data["body"],
                                    client_msg_id=data["client_msg_id"], attachment_ids=data["attachment_ids"],
+                                   confirm_sensitive=data["confirm_sensitive"],
                                    origin_sid=request.sid)  # type: ignore[attr-defined]
-    return {"message": dump_message(result.message, get_runtime().signer), "duplicate": not result.created}
+    ack = {"message": dump_message(result.message, get_runtime().signer), "duplicate": not result.created}
+    if result.masked_kinds:
+        ack["masked_kinds"] = list(result.masked_kinds)
+    return ack
 
 
 @acked(SocketReadSchema())

@@ -39,6 +39,8 @@ class MessageContentSchema(StrictSchema):
     body = MessageBody(load_default="")
     client_msg_id = CleanString(required=True, validate=CLIENT_MSG_ID)
     attachment_ids = ATTACHMENT_IDS
+    # Sent after a 422 `possible_private_key`: "yes, this 64-hex string is a transaction hash".
+    confirm_sensitive = fields.Boolean(load_default=False, truthy={True}, falsy={False})
 
     @validates_schema(skip_on_field_errors=False)
     def _not_empty(self, data: dict[str, Any], **_: Any) -> None:
@@ -108,3 +110,7 @@ class AuditListQuery(StrictSchema):
     since = UtcDateTime()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = CleanString(validate=validate.Length(min=1, max=200))
+
+
+class GuardStatsQuery(StrictSchema):
+    since = UtcDateTime()

@@ -11,6 +11,7 @@ from support_api.lib.auth import Principal
 from support_api.lib.runtime import Runtime
 from support_api.models import Device, new_id, utcnow
 from support_api.schemas.push import PUSH_TOKEN_PATTERN
+from support_api.services import audit
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,9 @@ def _register(rt: Runtime, principal: Principal, token: str, platform: str, loca
     now = utcnow()
     with rt.db.write() as db:
         device = db.execute(select(Device).where(Device.token == token).with_for_update()).scalar_one_or_none()
-        if device is not None and (device.owner_type, device.owner_id) != (principal.participant_type, principal.id):
+        moved = device is not None and (device.owner_type, device.owner_id) != (principal.participant_type,
+                                                                                  principal.id)
+        if device is not None and moved:
             db.delete(device)
             db.flush()
             device = None
@@ -58,6 +61,10 @@ def _register(rt: Runtime, principal: Principal, token: str, platform: str, loca
         # Refreshed on every registration: an operator's departments change with their token.
         device.departments = list(principal.departments) if principal.is_staff else []
         device.updated_at = now
+        db.flush()
+        # The token itself is a credential to reach a phone: the trail names the device row only.
+        audit.record(db, principal, "device.registered", "device", device.id,
+                     {"platform": platform, "created": created, "moved_from_another_owner": moved})
     return RegisterResult(device, created)
 
 
@@ -67,5 +74,8 @@ def unregister_device(rt: Runtime, principal: Principal, token: str) -> None:
     if not PUSH_TOKEN_PATTERN.match(token):
         return  # never registered (and a NUL byte must not reach PostgreSQL)
     with rt.db.write() as db:
-        db.execute(delete(Device).where(Device.token == token, Device.owner_type == principal.participant_type,
-                                        Device.owner_id == principal.id))
+        mine = (Device.token == token, Device.owner_type == principal.participant_type, Device.owner_id == principal.id)
+        device_id = db.execute(select(Device.id).where(*mine)).scalar_one_or_none()
+        if device_id is not None:
+            db.execute(delete(Device).where(*mine))
+            audit.record(db, principal, "device.removed", "device", device_id)

@@ -8,6 +8,7 @@ string, which may be a key or a transaction hash, needs the sender's confirmatio
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,17 +70,20 @@ def _language(principal: Principal) -> str:
     return "ja" if (principal.locale or "").lower().startswith("ja") else "en"
 
 
-def screen(rt: Runtime, principal: Principal, text: str, *, session_id: str | None,
+def screen(rt: Runtime, principal: Principal, text: str, *, session_of: Callable[[], str | None],
            confirm_sensitive: bool = False) -> Screened:
     """Refuse (422 `sensitive_content`) or mask before the text goes anywhere.
 
     A refusal is counted (kind, session, sender) and audited; the text itself is dropped here
-    and never reaches the database, a log line, an event or a push.
+    and never reaches the database, a log line, an event or a push. `session_of` names the
+    session the text was meant for, after the access gate (so a refusal is never recorded
+    against someone else's session); it is called only on that rare path.
     """
     result = inspect(text, author="operator" if principal.is_staff else "user")
     language = _language(principal)
     if result.blocked is not None:
         kind = result.blocked.kind
+        session_id = session_of()
         with rt.db.write() as db:
             db.add(GuardBlock(kind=kind, session_id=session_id, sender_type=principal.participant_type,
                               sender_id=principal.id, created_at=utcnow()))

@@ -14,6 +14,7 @@ from support_api.lib.events import message_audience
 from support_api.lib.runtime import Runtime
 from support_api.models import ChatSession, Message, SenderType, SessionStatus, new_id, utcnow
 from support_api.schemas.responses import dump_message
+from support_api.services import guard
 from support_api.services.attachments import claim_attachments
 from support_api.services.limits import enforce
 from support_api.services.push_outbox import enqueue_message
@@ -24,6 +25,7 @@ from support_api.services.read_state import advance_read
 class SendResult:
     message: Message
     created: bool  # False: a retry of a message that was already stored
+    masked_kinds: tuple[str, ...] = ()  # what the guard masked in the text before storing it
 
 
 def find_by_client_msg_id(db: Session, session_id: str, principal: Principal, client_msg_id: str) -> Message | None:
@@ -66,15 +68,25 @@ def append_message(db: Session, chat: ChatSession, principal: Principal, body: s
     return message
 
 
+def visible_session_id(rt: Runtime, principal: Principal, session_id: str) -> str:
+    """The id of a session the caller may see (404 otherwise), without locking it."""
+    with rt.db.read() as db:
+        return get_session(db, principal, session_id).id
+
+
 def send_message(rt: Runtime, principal: Principal, session_id: str, *, body: str, client_msg_id: str,
-                 attachment_ids: list[str] | None = None, origin_sid: str | None = None) -> SendResult:
+                 attachment_ids: list[str] | None = None, confirm_sensitive: bool = False,
+                 origin_sid: str | None = None) -> SendResult:
     """Store a message and deliver it as `message:new`.
 
     A retry with the same `client_msg_id` returns the stored message (created=False) and
     emits nothing, even if the session was closed in between. Staff must hold the session
-    (claim it first), so two operators never answer one user at once.
+    (claim it first), so two operators never answer one user at once. The text passes the
+    sensitive-content guard first: secrets are refused, account numbers stored masked.
     """
     enforce(rt, principal, "messages")
+    screened = guard.screen(rt, principal, body, confirm_sensitive=confirm_sensitive,
+                            session_of=lambda: visible_session_id(rt, principal, session_id))
     with rt.db.write() as db:
         chat = get_session(db, principal, session_id, for_update=True)
         existing = find_by_client_msg_id(db, chat.id, principal, client_msg_id)
@@ -84,9 +96,9 @@ def send_message(rt: Runtime, principal: Principal, session_id: str, *, body: st
             raise Conflict("The session is closed; reopen it to write again", {"reason": "session_closed"})
         if principal.participant_type == SenderType.OPERATOR.value and chat.operator_id != principal.id:
             raise Conflict("Claim the session before replying", {"reason": "not_assigned"})
-        message = append_message(db, chat, principal, body, client_msg_id, attachment_ids or [],
+        message = append_message(db, chat, principal, screened.text, client_msg_id, attachment_ids or [],
                                  rt.settings.attachments_per_message)
         enqueue_message(db, rt.settings, chat, message)
     # The sending socket has its ack; every other socket (including the sender's other devices) gets the event.
     rt.events.emit("message:new", dump_message(message, rt.signer), message_audience(chat), skip_sid=origin_sid)
-    return SendResult(message, created=True)
+    return SendResult(message, created=True, masked_kinds=screened.masked_kinds)

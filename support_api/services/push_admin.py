@@ -16,6 +16,7 @@ from support_api.lib.auth import Principal, Role
 from support_api.lib.errors import ValidationFailed
 from support_api.lib.runtime import Runtime
 from support_api.models import Device, PushOutbox, PushStatus, utcnow
+from support_api.services import audit
 from support_api.services.push_delivery import KEEP_DONE
 
 _ROW_ID = re.compile(r"psh_[0-9a-f]{28}")
@@ -53,6 +54,7 @@ def list_outbox(rt: Runtime, principal: Principal, *, status: str | None, limit:
     query = query.order_by(PushOutbox.created_at.desc(), PushOutbox.id.desc()).limit(limit + 1)
     with rt.db.read() as db:
         rows: list[tuple[PushOutbox, Device | None]] = [(row, device) for row, device in db.execute(query).all()]
+    audit.record_now(rt, principal, "admin.push_outbox_read", details={"status": status})
     next_cursor = _cursor(rows[limit - 1][0]) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
@@ -72,6 +74,7 @@ def metrics(rt: Runtime, principal: Principal) -> dict[str, Any]:
         oldest_due = db.execute(select(func.min(PushOutbox.due_at))
                                 .where(PushOutbox.status == PushStatus.PENDING.value)).scalar_one()
         devices = db.execute(select(func.count()).select_from(Device)).scalar_one()
+    audit.record_now(rt, principal, "admin.push_metrics_read")
     lag = max(0.0, (utcnow() - oldest_due).total_seconds()) if oldest_due else 0.0
     return {
         "window_seconds": int(KEEP_DONE.total_seconds()),

@@ -16,7 +16,7 @@ from support_api.lib.events import message_audience, staff_room, status_audience
 from support_api.lib.runtime import Runtime
 from support_api.models import ChatSession, Message, SessionStatus, utcnow
 from support_api.schemas.responses import dump_message, dump_session
-from support_api.services import audit
+from support_api.services import audit, guard
 from support_api.services.limits import enforce
 from support_api.services.messages import append_message
 from support_api.services.push_outbox import enqueue_waiting
@@ -27,6 +27,7 @@ class OpenResult:
     session: ChatSession
     message: Message | None
     created: bool  # False: a retry of an open that was already stored
+    masked_kinds: tuple[str, ...] = ()  # what the guard masked in the first message
 
 
 def _existing_open(rt: Runtime, principal: Principal, open_key: str) -> OpenResult | None:
@@ -55,6 +56,9 @@ def open_session(rt: Runtime, principal: Principal, *, category: str, message: d
     if open_key and (found := _existing_open(rt, principal, open_key)):
         return found
     enforce(rt, principal, "sessions")
+    # A secret in the first message refuses the whole open: nothing of it is stored.
+    screened = (guard.screen(rt, principal, message["body"], session_of=lambda: None,
+                             confirm_sensitive=message["confirm_sensitive"]) if message else None)
     now = utcnow()
     try:
         with rt.db.write() as db:
@@ -72,9 +76,9 @@ def open_session(rt: Runtime, principal: Principal, *, category: str, message: d
             )
             db.add(chat)
             db.flush()
-            first = (append_message(db, chat, principal, message["body"], message["client_msg_id"],
+            first = (append_message(db, chat, principal, screened.text, message["client_msg_id"],
                                     message["attachment_ids"], rt.settings.attachments_per_message)
-                     if message else None)
+                     if message and screened else None)
             enqueue_waiting(db, rt.settings, chat, first.id if first else None)
     except IntegrityError:
         # Two retries raced and the other one won the (user_id, open_key) constraint.
@@ -84,7 +88,7 @@ def open_session(rt: Runtime, principal: Principal, *, category: str, message: d
     rt.events.emit("session:updated", dump_session(chat), status_audience(chat))
     if first is not None:
         rt.events.emit("message:new", dump_message(first, rt.signer), message_audience(chat))
-    return OpenResult(chat, first, created=True)
+    return OpenResult(chat, first, created=True, masked_kinds=screened.masked_kinds if screened else ())
 
 
 def claim_session(rt: Runtime, principal: Principal, session_id: str) -> ChatSession:

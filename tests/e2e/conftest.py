@@ -36,6 +36,7 @@ import socketio
 
 from support_api.config import Settings
 from support_api.lib.auth import Role, mint_token
+from tests import socket_contract
 from tests.contract import check
 from tests.dbutil import backends, fresh_database
 
@@ -215,6 +216,8 @@ class Sock:
         self._cond = threading.Condition()
         self.events: list[tuple[str, Any]] = []
         self.connect_errors: list[Any] = []
+        # Events arrive on the client's threads: violations are kept and raised on the test's side.
+        self.contract_violations: list[str] = []
         self.connects = 0
         self.disconnects = 0
         for event in RECORDED_EVENTS:
@@ -235,6 +238,10 @@ class Sock:
         self._record(event, args[0] if len(args) == 1 else list(args))
 
     def _record(self, event: str, data: Any) -> None:
+        try:
+            socket_contract.check_event(event, data)
+        except socket_contract.ContractViolation as violation:
+            self.contract_violations.append(str(violation))
         with self._cond:
             self.events.append((event, data))
             self._cond.notify_all()
@@ -245,6 +252,10 @@ class Sock:
             self._cond.notify_all()
 
     def _on_connect_error(self, data: Any = None) -> None:
+        try:
+            socket_contract.check("connectError", data)
+        except socket_contract.ContractViolation as violation:
+            self.contract_violations.append(str(violation))
         with self._cond:
             self.connect_errors.append(data)
             self._cond.notify_all()
@@ -269,7 +280,11 @@ class Sock:
         return sid
 
     def call(self, event: str, data: Any = None, timeout: float = WAIT) -> Any:
-        return self.client.call(event, data, timeout=timeout)
+        self.assert_contract()
+        return socket_contract.check_ack(event, self.client.call(event, data, timeout=timeout))
+
+    def assert_contract(self) -> None:
+        assert not self.contract_violations, f"{self.name}: {self.contract_violations[:3]}"
 
     def join(self, session_id: str, **options: Any) -> dict[str, Any]:
         ack: dict[str, Any] = self.call("session:join", {"session_id": session_id, **options})
@@ -282,6 +297,7 @@ class Sock:
         return ack
 
     def received(self, event: str, predicate: Callable[[Any], bool] = lambda _: True) -> list[Any]:
+        self.assert_contract()
         with self._cond:
             return [data for name, data in self.events if name == event and predicate(data)]
 
@@ -292,6 +308,7 @@ class Sock:
         def matches() -> list[Any]:
             return [data for name, data in self.events if name == event and predicate(data)]
 
+        self.assert_contract()
         with self._cond:
             if not self._cond.wait_for(lambda: len(matches()) >= count, timeout):
                 raise AssertionError(f"{self.name}: expected {count} {event!r} event(s) matching within {timeout}s, "
@@ -313,6 +330,11 @@ class Sock:
         ws.close()
 
     def close(self) -> None:
+        violations = list(self.contract_violations)
+        self._shut()
+        assert not violations, f"{self.name}: {violations[:3]}"
+
+    def _shut(self) -> None:
         ws = self.client.eio.ws if self.client.eio.current_transport == "websocket" else None
         if ws is not None:
             # websocket-client's close() waits up to 3 s for the server's close frame, which the

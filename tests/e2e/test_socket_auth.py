@@ -11,7 +11,7 @@ import pytest
 import socketio
 
 from support_api.config import Settings
-from support_api.lib.auth import Role, mint_token
+from support_api.lib.auth import LEEWAY_SECONDS, Role, mint_token
 from tests.e2e.conftest import ServerProcess, World
 
 
@@ -62,11 +62,13 @@ def test_connections_without_a_valid_token_are_refused_with_unauthorized(world: 
 
 
 def test_a_socket_whose_token_expires_is_told_to_reconnect(world: World) -> None:
-    token = world.server.token("short-lived", ttl_seconds=2)
+    # Both REST and sockets allow LEEWAY_SECONDS of clock skew past `exp`: this token is
+    # still inside that grace when it connects and outside it ~3 s later.
+    token = world.server.token("short-lived", ttl_seconds=2 - LEEWAY_SECONDS)
     sock = world.socket(token, name="short").connect()
     ack = sock.call("session:join", {"session_id": "ses_" + "0" * 28})
     assert ack["error"]["code"] == "not_found"  # authenticated, the session just does not exist
-    time.sleep(3.1)  # exp is whole seconds: now, at most 3 s after minting, it has passed
+    time.sleep(3.1)  # exp is whole seconds: now, at most 3 s after minting, the grace has passed
     ack = sock.call("session:join", {"session_id": "ses_" + "0" * 28})
     assert ack["ok"] is False and ack["error"]["code"] == "unauthorized"
     assert ack["error"]["details"]["reason"] == "expired"

@@ -17,10 +17,30 @@ a seed phrase. `inspect(text)` says, for one text, what it holds:
 
 Public addresses (BTC 1…/3…/bc1…, ETH 0x + 40 hex, XRP r…, LTC, SOL…), transaction ids with
 their words, order ids, amounts, dates, phone numbers, zip codes and timestamps are none of
-these. Each detector's module docstring states its thresholds and why; the principle is
-that a refusal must be certain or nearly so (a false refusal blocks an honest user), a mask
-must be safe to apply (it hides digits of something that is not a secret at worst), and
-where neither is true the client asks the user (`ambiguous`).
+these. The principle: a refusal must be certain or nearly so (a false refusal blocks an
+honest user), a mask must be harmless when wrong (it hides digits of something that was
+not a secret), and where neither holds the client asks the user (`ambiguous`).
+
+Decisions (each module's docstring has the details and the reasons):
+- mnemonic: a checksum-valid 12/15/18/21/24-word window, or a run of >= 12 tokens of one
+  list with a typo budget of 2 (edit distance 1 costs 1, an unknown word 2), at most 2
+  repeated words, broken by common English words and sentence ends.
+- private key: Base58Check-valid with a private version byte; 64-hex only with a key word
+  in its clause (40 characters before, 30 after), cleared by a nearer tx/hash/deposit word,
+  never inside a URL.
+- password: only when a value is given (after ":", "=", quotes, "は", "is"…); a plain word
+  only where it closes the statement; PINs 4-8 digits, 2FA codes 6-8 digits; digits
+  followed by a unit (円, 桁, 文字, 年…) are never values.
+- my_number: the check digit alone passes one 12-digit number in eleven, and order ids are
+  often 12 digits, so a My Number word is required in the clause, except for the 4-4-4
+  grouping printed on the card, which only needs no order/ID/phone word nearby.
+- card_number: Luhn + an issuer prefix and length + no order/ID/phone word nearer than a
+  card word.
+- bank_account: 6-8 digits only right after an account word (口座番号, account number,
+  普通/当座, ゆうちょ 記号).
+- solicitation (operators): a disclosure verb bound to the thing asked for; "enter it in
+  the app" is not disclosure, and a warning ("never", "送らないで", "ことはありません") is
+  not a request.
 
 Texts are searched in a same-length normalised view (`_core.fold`), so spans index the
 original text. Work is linear in the text; only the first `MAX_SCAN` characters are

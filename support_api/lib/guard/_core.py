@@ -80,6 +80,23 @@ def clause_after(view: str, position: int, reach: int) -> str:
     return window if end is None else window[:end.start()]
 
 
+def nearest(view: str, start: int, end: int, patterns: tuple[re.Pattern[str], ...], reach_before: int,
+            reach_after: int) -> int | None:
+    """Index of the pattern with a match nearest to view[start:end] within its clause (ties go
+    to the lower index), or None when none of them matches there."""
+    _, before = clause_before(view, start, reach_before)
+    after = clause_after(view, end, reach_after)
+    best: tuple[int, int] | None = None  # (distance, index)
+    for index, pattern in enumerate(patterns):
+        for found in pattern.finditer(before):
+            if best is None or (len(before) - found.end(), index) < best:
+                best = (len(before) - found.end(), index)
+        found_after = pattern.search(after)
+        if found_after is not None and (best is None or (found_after.start(), index) < best):
+            best = (found_after.start(), index)
+    return None if best is None else best[1]
+
+
 def lower(view: str) -> str:
     """`view` lower-cased, character for character: the view keyword patterns search.
 

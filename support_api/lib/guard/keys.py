@@ -27,7 +27,7 @@ import re
 
 import base58
 
-from support_api.lib.guard._core import Finding, clause_after, clause_before
+from support_api.lib.guard._core import Finding, nearest
 
 CONTEXT_BEFORE = 40
 CONTEXT_AFTER = 30
@@ -89,19 +89,10 @@ def _is_xrp_seed(payload: bytes) -> bool:
 
 
 def _nearest(view: str, start: int, end: int) -> str | None:
-    """Which kind of word, "key" or "tx", is nearest to view[start:end] in its clause (None: neither)."""
-    best: tuple[int, int, str] | None = None  # (distance, tie-break: key first, kind)
-    _, before = clause_before(view, start, CONTEXT_BEFORE)
-    after = clause_after(view, end, CONTEXT_AFTER)
-    for words, kind, rank in ((_KEY_WORDS, "key", 0), (_TX_WORDS, "tx", 1)):
-        for match in words.finditer(before):
-            candidate = (len(before) - match.end(), rank, kind)
-            best = candidate if best is None or candidate < best else best
-        match = words.search(after)
-        if match is not None:
-            candidate = (match.start(), rank, kind)
-            best = candidate if best is None or candidate < best else best
-    return None if best is None else best[2]
+    """Which kind of word, "key" or "tx", is nearest to view[start:end] in its clause (None:
+    neither); a tie goes to "key"."""
+    index = nearest(view, start, end, (_KEY_WORDS, _TX_WORDS), CONTEXT_BEFORE, CONTEXT_AFTER)
+    return None if index is None else ("key", "tx")[index]
 
 
 def _in_url(view: str, start: int) -> bool:

@@ -71,8 +71,9 @@ def _delete_index(words: frozenset[str]) -> frozenset[str]:
 
 
 _NEAR_KEYS = {language: _delete_index(words) for language, words in _WORDS.items()}
-# The shortest token that may count as a typo; shorter ones are too often another real word.
-_MIN_NEAR_LENGTH = {"english": 4, "japanese": 3}
+# The shortest token that may count as a typo ("wat" for "want"); common short English
+# words never do, as `_STOP_WORDS` are ruled out first.
+_MIN_NEAR_LENGTH = {"english": 3, "japanese": 3}
 
 # Common English words: never a typo of a list word, never an unknown word (the list words
 # among them still count as list words: the list is consulted first).

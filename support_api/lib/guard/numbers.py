@@ -30,7 +30,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from support_api.lib.guard._core import Finding, clause_after, clause_before
+from support_api.lib.guard._core import Finding, nearest
 
 _CONTEXT_REACH = 30
 _BANK_GAP = 12
@@ -129,19 +129,7 @@ def _card_layout(sizes: list[int]) -> bool:
 
 
 def _nearest_word(view: str, start: int, end: int, *patterns: re.Pattern[str]) -> int | None:
-    """Index of the pattern whose match is nearest to view[start:end] in its clause."""
-    _, before = clause_before(view, start, _CONTEXT_REACH)
-    after = clause_after(view, end, _CONTEXT_REACH)
-    best: tuple[int, int] | None = None
-    for index, pattern in enumerate(patterns):
-        for match in pattern.finditer(before):
-            candidate = (len(before) - match.end(), index)
-            best = candidate if best is None or candidate < best else best
-        match = pattern.search(after)
-        if match is not None:
-            candidate = (match.start(), index)
-            best = candidate if best is None or candidate < best else best
-    return None if best is None else best[1]
+    return nearest(view, start, end, patterns, _CONTEXT_REACH, _CONTEXT_REACH)
 
 
 def _sequences(view: str) -> Iterator[list[_Group]]:

@@ -310,8 +310,8 @@ _EN_THING = (
     r"|mnemonic(?:\s+phrase)?|(?:12|24|15|18|twelve|twenty[\s-]four)[\s-]words?(?:\s+(?:phrase|list|seed))?"
     r"|private\s+keys?|secret\s+keys?|priv\s?keys?|keystore(?:\s+file)?"
     r"|passwords?|passcodes?|pass\s?phrases?|(?<![a-z])pin(?:\s+(?:code|number))?(?![a-z])"
-    r"|(?:2fa|two[\s-]factor|mfa|otp|verification|authenticator|authentication|auth|security|sms|one[\s-]time|6[\s-]digit"
-    r"|login|google\s+authenticator)\s+codes?|one[\s-]time\s+passwords?|(?<![a-z])otp(?![a-z])"
+    r"|(?:2fa|two[\s-]factor|mfa|otp|verification|authenticator|authentication|auth|security|sms|one[\s-]time"
+    r"|6[\s-]digit|login|google\s+authenticator)\s+codes?|one[\s-]time\s+passwords?|(?<![a-z])otp(?![a-z])"
     r"|api\s+(?:secret|key)s?|(?:login\s+)?credentials|login\s+details)"
 )
 _EN_VERB = (

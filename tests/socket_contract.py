@@ -1,0 +1,54 @@
+"""Every Socket.IO ack and server event the end-to-end tests receive is checked against
+docs/asyncapi.yaml, as every HTTP response is checked against openapi.yaml."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+
+SPEC_PATH = Path(__file__).resolve().parents[1] / "docs" / "asyncapi.yaml"
+
+ACKS = {"session:join": "sessionJoinAck", "session:leave": "sessionLeaveAck", "message:send": "messageSendAck",
+        "session:read": "sessionReadAck", "typing": "typingAck"}
+EVENTS = {"message:new": "messageNew", "session:updated": "sessionUpdated", "session:read": "sessionRead",
+          "typing": "typing"}
+
+
+class ContractViolation(AssertionError):
+    pass
+
+
+@lru_cache(maxsize=1)
+def _document() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    return document
+
+
+@lru_cache(maxsize=None)
+def _validator(message_key: str) -> Draft202012Validator:
+    document = _document()
+    ref = document["channels"]["socket"]["messages"][message_key]["$ref"]
+    # The whole document is the root, so the payload's own $refs into components resolve.
+    return Draft202012Validator({**document, "$ref": f"{ref}/payload"}, format_checker=FormatChecker())
+
+
+def check(message_key: str, payload: Any) -> Any:
+    errors = sorted(_validator(message_key).iter_errors(payload), key=lambda e: list(e.absolute_path))
+    if errors:
+        detail = "; ".join(f"{list(e.absolute_path)}: {e.message[:200]}" for e in errors[:3])
+        raise ContractViolation(f"{message_key} does not match docs/asyncapi.yaml: {detail}")
+    return payload
+
+
+def check_ack(event: str, ack: Any) -> Any:
+    return check(ACKS.get(event, "unknownEventAck"), ack)
+
+
+def check_event(event: str, payload: Any) -> Any:
+    if event not in EVENTS:
+        raise ContractViolation(f"server event {event!r} is not documented in docs/asyncapi.yaml")
+    return check(EVENTS[event], payload)

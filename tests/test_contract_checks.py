@@ -1,0 +1,31 @@
+"""The contract checks themselves can fail: a drifted response or event is caught."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import socket_contract
+from tests.conftest import Api
+from tests.contract import check
+
+
+def test_http_check_rejects_a_body_or_status_the_spec_does_not_allow(api: Api, user: str) -> None:
+    response = api.get("/me/unread", user)
+    response.set_data(b'{"sessions": "many", "messages": 0}')
+    with pytest.raises(Exception, match="(?i)invalid|valid"):
+        check(response)
+    teapot = api.get("/me", user)
+    teapot.status_code = 418
+    with pytest.raises(Exception):
+        check(teapot)
+
+
+def test_socket_check_rejects_drifted_payloads() -> None:
+    good = {"ok": True}
+    assert socket_contract.check_ack("typing", good) == good
+    with pytest.raises(socket_contract.ContractViolation):
+        socket_contract.check_ack("message:send", {"ok": True, "message": {"id": 1}})
+    with pytest.raises(socket_contract.ContractViolation):
+        socket_contract.check_event("session:read", {"session_id": "x"})
+    with pytest.raises(socket_contract.ContractViolation, match="not documented"):
+        socket_contract.check_event("surprise", {})
