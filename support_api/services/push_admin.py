@@ -2,42 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import re
-from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import case, func, select
 
+from support_api.lib import cursors
 from support_api.lib.access import require_role
 from support_api.lib.auth import Principal, Role
-from support_api.lib.errors import ValidationFailed
 from support_api.lib.runtime import Runtime
 from support_api.models import Device, PushOutbox, PushStatus, utcnow
 from support_api.services import audit
 from support_api.services.push_delivery import KEEP_DONE
-
-_ROW_ID = re.compile(r"psh_[0-9a-f]{28}")
-
-
-def _cursor(row: PushOutbox) -> str:
-    return base64.urlsafe_b64encode(json.dumps([row.created_at.isoformat(), row.id]).encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[datetime, str]:
-    try:
-        created, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        created_at = datetime.fromisoformat(created)
-        # Only ids this API issues reach SQL (a NUL byte would be a PostgreSQL error).
-        if created_at.tzinfo is None or not isinstance(row_id, str) or not _ROW_ID.fullmatch(row_id):
-            raise ValueError("cursor fields")
-        # In UTC here: a far-off offset at datetime's limits overflows now, not in the query.
-        return created_at.astimezone(timezone.utc), row_id
-    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
-        raise ValidationFailed("The cursor is not valid",
-                               {"fields": {"cursor": ["Not a cursor this API issued."]}}) from exc
 
 
 def list_outbox(rt: Runtime, principal: Principal, *, status: str | None, limit: int,
@@ -48,14 +23,12 @@ def list_outbox(rt: Runtime, principal: Principal, *, status: str | None, limit:
     query = (select(PushOutbox, Device).outerjoin(Device, Device.id == PushOutbox.device_id)
              .where(PushOutbox.status.in_(statuses)))
     if cursor:
-        created_at, last_id = _decode(cursor)
-        query = query.where(or_(PushOutbox.created_at < created_at,
-                                and_(PushOutbox.created_at == created_at, PushOutbox.id < last_id)))
+        query = query.where(cursors.beyond(PushOutbox.created_at, PushOutbox.id, cursor, "psh", descending=True))
     query = query.order_by(PushOutbox.created_at.desc(), PushOutbox.id.desc()).limit(limit + 1)
     with rt.db.read() as db:
         rows: list[tuple[PushOutbox, Device | None]] = [(row, device) for row, device in db.execute(query).all()]
     audit.record_now(rt, principal, "admin.push_outbox_read", details={"status": status})
-    next_cursor = _cursor(rows[limit - 1][0]) if len(rows) > limit else None
+    next_cursor = cursors.encode(rows[limit - 1][0].created_at, rows[limit - 1][0].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
 

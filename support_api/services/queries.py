@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import re
-from datetime import datetime, timezone
 from typing import Iterable
 
-from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy import and_, func, not_, select
 from sqlalchemy.orm import Session, selectinload
 
+from support_api.lib import cursors
 from support_api.lib.access import visible_sessions
 from support_api.lib.auth import Principal
-from support_api.lib.errors import ValidationFailed
 from support_api.models import ChatSession, Message, ReadState, SessionStatus
 
 
@@ -62,25 +57,6 @@ def unread_summary(db: Session, principal: Principal) -> dict[str, int]:
 
 
 # A cursor names a session id this API issued; anything else (NUL bytes, huge strings) never reaches SQL.
-_CURSOR_ID = re.compile(r"^ses_[0-9a-f]{28}$")
-
-
-def _encode_cursor(chat: ChatSession) -> str:
-    raw = json.dumps([chat.created_at.isoformat(), chat.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, session_id = json.loads(raw)
-        created_at = datetime.fromisoformat(created)
-        if created_at.tzinfo is None or not isinstance(session_id, str) or not _CURSOR_ID.fullmatch(session_id):
-            raise ValueError("cursor fields")
-        # In UTC here: a far-off offset at datetime's limits overflows now, not in the query.
-        return created_at.astimezone(timezone.utc), session_id
-    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
-        raise ValidationFailed("The cursor is not valid", {"fields": {"cursor": ["Not a cursor this API issued."]}}) from exc
 
 
 def list_sessions(db: Session, principal: Principal, *, status: str | None = None, category: str | None = None,
@@ -95,19 +71,14 @@ def list_sessions(db: Session, principal: Principal, *, status: str | None = Non
     if assigned_to_me:
         query = query.where(ChatSession.operator_id == principal.id)
     if cursor:
-        created_at, last_id = _decode_cursor(cursor)
-        if order == "desc":
-            query = query.where(or_(ChatSession.created_at < created_at,
-                                    and_(ChatSession.created_at == created_at, ChatSession.id < last_id)))
-        else:
-            query = query.where(or_(ChatSession.created_at > created_at,
-                                    and_(ChatSession.created_at == created_at, ChatSession.id > last_id)))
+        query = query.where(cursors.beyond(ChatSession.created_at, ChatSession.id, cursor, "ses",
+                                           descending=order == "desc"))
     if order == "desc":
         query = query.order_by(ChatSession.created_at.desc(), ChatSession.id.desc())
     else:
         query = query.order_by(ChatSession.created_at.asc(), ChatSession.id.asc())
     rows = list(db.execute(query.limit(limit + 1)).scalars())
-    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    next_cursor = cursors.encode(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
 
