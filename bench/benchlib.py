@@ -170,6 +170,22 @@ def wait_health(base_url: str, timeout: float = 30.0, proc: subprocess.Popen[byt
 # --------------------------------------------------------------------------------------------
 
 
+BENCH_LIMITS = {
+    "SUPPORT_API_RATE_LIMIT_MESSAGES": "1000000/minute",
+    "SUPPORT_API_RATE_LIMIT_SESSIONS": "1000000/hour",
+}
+
+
+def parse_env(pairs: Iterable[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--server-env wants KEY=VALUE, got {pair!r}")
+        out[key] = value
+    return out
+
+
 @dataclass
 class ServerProcess:
     """`support-api serve` on 127.0.0.1 with a fresh SQLite file or PostgreSQL database.
@@ -189,6 +205,8 @@ class ServerProcess:
     source: Path | None = None
     # Experiment: run through bench/nodelay_serve.py (TCP_NODELAY on the listening socket).
     tcp_nodelay: bool = False
+    # Experiment: the server's soft RLIMIT_NOFILE (None: inherit ours).
+    nofile: int | None = None
     jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     port: int = 0
@@ -216,6 +234,9 @@ class ServerProcess:
             "SUPPORT_API_DATABASE_URL": self.database_url,
         })
         env.pop("SUPPORT_API_REDIS_URL", None)
+        # The per-sender limits (60 messages/minute by default) are for abuse, not capacity:
+        # keep the limiter in the measured path but far above what one benchmark client sends.
+        env.update(BENCH_LIMITS)
         if self.max_connections is not None:
             env["SUPPORT_API_MAX_CONNECTIONS"] = str(self.max_connections)
         if self.source is not None:
@@ -263,8 +284,16 @@ class ServerProcess:
                        stdout=subprocess.DEVNULL)
         self.port = free_port()
         log = open(self.log_path or (self.var_dir / "server.log"), "ab")  # noqa: SIM115 - closed by the child's exit
+        nofile = self.nofile
+
+        def limit_files() -> None:
+            if nofile is not None:
+                hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, hard))
+
         self.proc = subprocess.Popen(self._command("serve", "--host", "127.0.0.1", "--port", str(self.port)),
-                                     env=env, cwd=self.source or REPO, stdout=log, stderr=subprocess.STDOUT)
+                                     env=env, cwd=self.source or REPO, stdout=log, stderr=subprocess.STDOUT,
+                                     preexec_fn=limit_files if nofile is not None else None)
         log.close()
         wait_health(self.url, proc=self.proc)
         return self
@@ -291,6 +320,19 @@ class ServerProcess:
         if not path or not Path(path).exists():
             return ""
         return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+
+    def pg_sessions(self) -> int | None:
+        """Connections ever opened to this run's PostgreSQL database (pg_stat_database.sessions, PG 14+)."""
+        if not self.pg_db:
+            return None
+        import psycopg
+
+        try:
+            with psycopg.connect(self.pg_admin_url, autocommit=True) as conn:
+                row = conn.execute("SELECT sessions FROM pg_stat_database WHERE datname = %s", (self.pg_db,)).fetchone()
+            return int(row[0]) if row and row[0] is not None else None
+        except Exception:  # noqa: BLE001 - a missing statistic is not a failed run
+            return None
 
     def count_messages(self) -> int | None:
         """Messages persisted in the database (read directly, after the run)."""

@@ -95,8 +95,10 @@ def health_probe(url: str, n: int = 20) -> dict[str, Any]:
         except OSError:
             failures += 1
         times.append((time.monotonic() - t0) * 1000)
+        if failures >= 2:
+            break  # the server does not answer: no need to wait 10 s more per request
     times.sort()
-    return {"p50_ms": benchlib.percentile(times, 50), "max_ms": times[-1], "failures": failures, "n": n}
+    return {"p50_ms": benchlib.percentile(times, 50), "max_ms": times[-1], "failures": failures, "n": len(times)}
 
 
 async def delivery_probe(url: str, secret: str, tag: str, n: int = 10, timeout: float = 20.0) -> dict[str, Any]:
@@ -172,8 +174,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         source = benchlib.Source(args.source_ref, args.source_dir)
         server = benchlib.ServerProcess(db=args.db, async_mode=args.async_mode, pg_admin_url=args.pg_admin_url,
                                         max_connections=args.max_connections, log_level=args.server_log_level,
-                                        source=source.path, tcp_nodelay=args.server_tcp_nodelay,
-                                        log_path=Path(args.server_log).resolve() if args.server_log else None)
+                                        source=source.path, tcp_nodelay=args.server_tcp_nodelay, nofile=args.server_nofile,
+                                        log_path=Path(args.server_log).resolve() if args.server_log else None,
+                                        extra_env=benchlib.parse_env(args.server_env))
         try:
             server.start()
         finally:
@@ -239,7 +242,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             out["fds_connected"] = sp.num_fds()
             out["rss_connected"] = sp.memory_info().rss
         out["health_while_open"] = health_probe(url)
-        out["delivery_while_open"] = asyncio.run(delivery_probe(url, secret, tag))
+        out["delivery_while_open"] = asyncio.run(delivery_probe(url, secret, tag, n=args.probe_messages))
         print(f"while open: health {out['health_while_open']}, delivery {out['delivery_while_open']}", flush=True)
         cpu_hold = benchlib.CpuMeter(server_pid, [p.pid for p in procs])
         cpu_hold.start()
@@ -251,7 +254,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         out["hold_cpu"] = cpu_hold.result
         out["rss_peak"] = sampler.peak_rss()
         out["health_end"] = health_probe(url)
-        out["delivery_end"] = asyncio.run(delivery_probe(url, secret, tag + "e"))
+        out["delivery_end"] = asyncio.run(delivery_probe(url, secret, tag + "e", n=args.probe_messages))
         if sp is not None:
             out["fds_end"] = sp.num_fds()
             out["rss_end"] = sp.memory_info().rss
@@ -318,7 +321,9 @@ def fmt_delivery(d: dict[str, Any] | None) -> str:
         return "-"
     if d.get("error"):
         return f"FAILED {d['error']} ({d['delivered']}/{d['sent']} delivered)"
-    return f"{d['delivered']}/{d['sent']} delivered, p50 {d['p50_ms']:.1f} ms max {d['max_ms']:.1f} ms"
+    slow = sum(1 for x in d.get("latencies_ms", []) if x > 30)
+    return (f"{d['delivered']}/{d['sent']} delivered, p50 {d['p50_ms']:.1f} ms max {d['max_ms']:.1f} ms, "
+            f"{slow} over 30 ms")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -335,6 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--server-tcp-nodelay", action="store_true",
                    help="experiment, with --spawn: run the server via bench/nodelay_serve.py (TCP_NODELAY on)")
     p.add_argument("--max-connections", type=int, help="with --spawn: SUPPORT_API_MAX_CONNECTIONS for the server")
+    p.add_argument("--server-nofile", type=int, metavar="N",
+                   help="with --spawn: the server's soft open-file limit (default: inherit this process's, raised)")
+    p.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
+                   help="with --spawn: extra environment for the server (repeatable). Spawned servers get "
+                        "per-sender rate limits far above the benchmark's rates unless overridden here")
     p.add_argument("--server-log", metavar="FILE", help="with --spawn: keep the server's log in FILE")
     p.add_argument("--server-log-level", default="WARNING")
     p.add_argument("--jwt-secret", help="with --url: the server's HS256 secret (default $SUPPORT_API_JWT_SECRET)")
@@ -350,6 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "machine, rr keeps other work from skewing the figures")
     p.add_argument("--wait-quiet", type=float, default=30, metavar="S",
                    help="first wait up to S seconds for the machine to be idle (default %(default)s; 0: don't)")
+    p.add_argument("--probe-messages", type=int, default=10,
+                   help="messages each way in the delivery probe, sent back-to-back (default %(default)s)")
     p.add_argument("--json", action="store_true", help="also print one line: RESULT {json}")
     return p
 

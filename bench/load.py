@@ -423,6 +423,11 @@ def render(s: dict[str, Any]) -> str:
         f"target      >= 1000 persisted msg/s, p99 < 100 ms, 0 lost: {'MET' if s['meets_target'] else 'NOT MET'}"
         + ("" if s["target_rate"] >= 1000 else " (rate below 1000 by choice)"),
     ]
+    if s["ack_errors"].get("rate_limited"):
+        lines.append("note        rate_limited acks: the server's per-sender limits (SUPPORT_API_RATE_LIMIT_MESSAGES) "
+                     "are below this load; --spawn raises them, a --url server needs them raised")
+    if s.get("pg_connections_opened") is not None:
+        lines.append(f"postgres    connections opened to the database during the run: {s['pg_connections_opened']}")
     if cpu.get("others", 0) / wall > 0.25:
         lines.append(f"WARNING     other processes used {100 * cpu['others'] / wall:.0f}% of a core during the run "
                      f"(measured processes scheduled: {s.get('priority')}); on 2 cores figures may be skewed")
@@ -453,7 +458,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         server = benchlib.ServerProcess(db=args.db, async_mode=args.async_mode, pg_admin_url=args.pg_admin_url,
                                         max_connections=args.max_connections, log_level=args.server_log_level,
                                         source=source.path, tcp_nodelay=args.server_tcp_nodelay,
-                                        log_path=Path(args.server_log).resolve() if args.server_log else None)
+                                        log_path=Path(args.server_log).resolve() if args.server_log else None,
+                                        extra_env=benchlib.parse_env(args.server_env))
         try:
             server.start()
         finally:
@@ -525,6 +531,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for pipe in pipes:
             pipe.send(("go", start_ns))
         time.sleep(max(0.0, (start_ns - time.monotonic_ns()) / 1e9))
+        pg_sessions_start = server.pg_sessions() if server else None
         cpu.start()
         spy = start_py_spy(args.py_spy, server_pid, args.duration) if args.py_spy else None
         time.sleep(args.duration)
@@ -540,11 +547,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 raise RuntimeError(f"client process failed: {payload}")
             results.append(payload)
         sampler.stop()
+        pg_sessions_end = server.pg_sessions() if server else None
         db_count = server.count_messages() if server else None
         summary = summarize(args, results, start_ns, db_count=db_count, sampler=sampler, cpu=cpu,
                             server_desc=server_desc, ready=ready, n_sockets=n_sockets)
         summary["connected_before_run"] = connected
         summary["priority"] = args.priority
+        if pg_sessions_start is not None and pg_sessions_end is not None:
+            # The statistic is flushed lazily; counts the server's connections opened meanwhile (pool churn).
+            summary["pg_connections_opened"] = pg_sessions_end - pg_sessions_start
         return summary
     except BaseException:
         if server is not None:
@@ -579,6 +590,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--server-tcp-nodelay", action="store_true",
                    help="experiment, with --spawn: run the server via bench/nodelay_serve.py (TCP_NODELAY on)")
     p.add_argument("--max-connections", type=int, help="with --spawn: SUPPORT_API_MAX_CONNECTIONS for the server")
+    p.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
+                   help="with --spawn: extra environment for the server (repeatable). Spawned servers get "
+                        "per-sender rate limits far above the benchmark's rates unless overridden here")
     p.add_argument("--server-log", metavar="FILE", help="with --spawn: keep the server's log in FILE")
     p.add_argument("--server-log-level", default="WARNING", help="with --spawn (default %(default)s)")
     p.add_argument("--jwt-secret", help="with --url: the server's HS256 secret (default $SUPPORT_API_JWT_SECRET)")

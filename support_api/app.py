@@ -8,17 +8,29 @@ from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
 from flask_socketio import SocketIO
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from support_api.api import admin_push, attachments, audit, devices, guard, health, me, messages, sessions
+from support_api.api import (
+    admin_push,
+    attachments,
+    audit,
+    devices,
+    guard,
+    health,
+    me,
+    messages,
+    operators,
+    sessions,
+)
 from support_api.config import Settings
+from support_api.lib import request_context
 from support_api.lib.auth import TokenVerifier
 from support_api.lib.db import Database
-from support_api.lib.errors import ApiError, PayloadTooLarge
+from support_api.lib.errors import ApiError, Overloaded, PayloadTooLarge
 from support_api.lib.events import Events
 from support_api.lib.presence import make_presence
-from support_api.lib import request_context
 from support_api.lib.ratelimit import RateLimited, RateLimits
 from support_api.lib.runtime import Runtime
 from support_api.lib.signing import UrlSigner
@@ -42,6 +54,14 @@ def _register_errors(app: Flask) -> None:
         response, status = _envelope(exc.status, exc.code, exc.message, exc.details)
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after)
+        return response, status
+
+    @app.errorhandler(SQLAlchemyTimeoutError)
+    def overloaded(exc: SQLAlchemyTimeoutError) -> tuple[Response, int]:
+        log.warning("database pool exhausted: answering 503")
+        response, status = _envelope(Overloaded.status, Overloaded.code, "The server is busy; retry shortly",
+                                     {"retry_after": 1})
+        response.headers["Retry-After"] = "1"
         return response, status
 
     @app.errorhandler(RequestEntityTooLarge)
@@ -125,7 +145,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count)  # type: ignore[method-assign]
 
     for blueprint in (health.bp, sessions.bp, messages.bp, attachments.bp, me.bp, audit.bp,
-                      devices.bp, admin_push.bp, guard.bp):
+                      devices.bp, admin_push.bp, guard.bp, operators.bp):
         app.register_blueprint(blueprint, url_prefix="/v1")
     _register_request_context(app)
     _register_errors(app)

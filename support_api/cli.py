@@ -33,8 +33,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     import logging
 
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    from support_api.app import create_app, socketio_of
+    from support_api.lib.logs import configure_logging
+
+    configure_logging(settings.log_level)
+    from support_api.app import create_app
     from support_api.lib import migrate
 
     if settings.auto_migrate:
@@ -42,18 +44,13 @@ def _serve(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
     app = create_app(settings)
-    socketio = socketio_of(app)
     from support_api.push_worker import start_embedded
 
     start_embedded(app)
     logging.getLogger("support_api").info("serving on http://%s:%s (async mode %s)", host, port, settings.async_mode)
-    run_options: dict[str, object] = {"host": host, "port": port, "log_output": False}
-    if settings.async_mode == "eventlet":
-        # eventlet's WSGI server caps open connections at 1,024 unless told otherwise.
-        run_options["max_size"] = settings.max_connections
-    elif settings.async_mode == "threading":
-        run_options["allow_unsafe_werkzeug"] = True
-    socketio.run(app, **run_options)  # type: ignore[arg-type]
+    from support_api.serving import serve
+
+    serve(app, settings, host, port)
     return 0
 
 

@@ -10,9 +10,10 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping
+from typing import Any
 
 ASYNC_MODES = ("eventlet", "gevent", "threading")
 
@@ -50,6 +51,31 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+@dataclass(frozen=True)
+class RoutingSettings:
+    """Operators and the queue (README "Operators and routing")."""
+
+    auto_assign: bool
+    operator_capacity: int
+    away_grace_seconds: int
+    business_hours: dict[str, tuple[Any, ...]]  # department → lib.business_hours.Window
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RoutingSettings:
+        from support_api.lib import business_hours  # stdlib only, like this module
+
+        try:
+            hours = business_hours.parse(env.get("SUPPORT_API_BUSINESS_HOURS") or "")
+        except business_hours.HoursError as exc:
+            raise ConfigError(f"SUPPORT_API_BUSINESS_HOURS: {exc}") from exc
+        return cls(
+            auto_assign=_bool(env, "SUPPORT_API_AUTO_ASSIGN", True),
+            operator_capacity=_int(env, "SUPPORT_API_OPERATOR_CAPACITY", 5, minimum=1),
+            away_grace_seconds=_int(env, "SUPPORT_API_OPERATOR_AWAY_GRACE_SECONDS", 60, minimum=0),
+            business_hours=hours,
+        )
+
+
 PUSH_BACKENDS = ("log", "fcm")
 PUSH_PREVIEWS = ("none", "truncated")
 
@@ -68,7 +94,7 @@ class PushSettings:
     give_up_seconds: int
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> "PushSettings":
+    def from_env(cls, env: Mapping[str, str]) -> PushSettings:
         backend = env.get("SUPPORT_API_PUSH_BACKEND") or "log"
         if backend not in PUSH_BACKENDS:
             raise ConfigError(f"SUPPORT_API_PUSH_BACKEND must be one of {', '.join(PUSH_BACKENDS)}")
@@ -137,16 +163,17 @@ class Settings:
     rate_limits: dict[str, str]
     proxy_count: int
     push: PushSettings
+    routing: RoutingSettings
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
-    def with_overrides(self, **kwargs: object) -> "Settings":
+    def with_overrides(self, **kwargs: object) -> Settings:
         return replace(self, **kwargs)  # type: ignore[arg-type]
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         var_dir = Path(env.get("SUPPORT_API_VAR_DIR") or "var").resolve()
         database_url = env.get("SUPPORT_API_DATABASE_URL") or f"sqlite:///{var_dir / 'support_api.db'}"
@@ -206,6 +233,7 @@ class Settings:
             # How many reverse proxies in front of us append to X-Forwarded-For (0: trust none).
             proxy_count=_int(env, "SUPPORT_API_PROXY_COUNT", 0),
             push=PushSettings.from_env(env),
+            routing=RoutingSettings.from_env(env),
         )
 
     def resolved_jwt_secret(self) -> str:

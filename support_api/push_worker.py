@@ -18,7 +18,12 @@ from support_api.config import Settings
 from support_api.lib.db import Database
 from support_api.lib.presence import REFRESH_SECONDS, Presence
 from support_api.lib.push_sender import PushSender, make_sender
-from support_api.services.push_delivery import CLAIM_BATCH, DeliveryReport, deliver_due, purge_done
+from support_api.services.push_delivery import (
+    CLAIM_BATCH,
+    DeliveryReport,
+    deliver_due,
+    purge_done,
+)
 
 log = logging.getLogger(__name__)
 

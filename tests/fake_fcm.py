@@ -98,7 +98,12 @@ class FakeFcm:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            # Two workers send batches of 50 at once: the default backlog of 5 overflows, and a
+            # reset connection may be retried by firebase-admin (urllib3), counting one send twice.
+            request_queue_size = 512
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-fcm", daemon=True)

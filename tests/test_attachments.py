@@ -208,7 +208,9 @@ def test_signed_urls(api: Api, app: Flask, user: str) -> None:
     thumbnail = fetch(api, attachment["thumbnail_url"])
     assert thumbnail.status_code == 200 and thumbnail.mimetype == "image/jpeg"
     query = parse_qs(urlsplit(attachment["url"]).query)
-    tampered_sig = f"/attachments/{attachment['id']}?expires={query['expires'][0]}&sig=A{query['sig'][0][1:]}"
+    sig = query["sig"][0]
+    flipped = ("B" if sig[0] == "A" else "A") + sig[1:]  # always a different signature
+    tampered_sig = f"/attachments/{attachment['id']}?expires={query['expires'][0]}&sig={flipped}"
     later = f"/attachments/{attachment['id']}?expires={int(query['expires'][0]) + 3600}&sig={query['sig'][0]}"
     other_variant = f"/attachments/{attachment['id']}/thumbnail?expires={query['expires'][0]}&sig={query['sig'][0]}"
     for url in (tampered_sig, later, other_variant, f"/attachments/{attachment['id']}?sig=x",

@@ -7,7 +7,11 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from support_api.api.common import current_principal
-from support_api.lib.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from support_api.lib.errors import (
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from support_api.lib.images import EXTENSIONS
 from support_api.lib.runtime import get_runtime
 from support_api.models import Attachment

@@ -8,7 +8,12 @@ from flask import g, request
 from marshmallow import Schema, ValidationError
 
 from support_api.lib.auth import Principal
-from support_api.lib.errors import MalformedRequest, Unauthorized, UnsupportedMediaType, ValidationFailed
+from support_api.lib.errors import (
+    MalformedRequest,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from support_api.lib.runtime import get_runtime
 from support_api.services.authentication import authenticate
 

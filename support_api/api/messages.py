@@ -9,7 +9,11 @@ from flask import Blueprint
 from support_api.api.common import current_principal, json_body, query_args
 from support_api.lib.access import get_session
 from support_api.lib.runtime import get_runtime
-from support_api.schemas.requests import MessageCreateSchema, MessageListQuery, ReadSchema
+from support_api.schemas.requests import (
+    MessageCreateSchema,
+    MessageListQuery,
+    ReadSchema,
+)
 from support_api.schemas.responses import dump_message
 from support_api.services import messages, queries, read_state
 

@@ -11,10 +11,10 @@ from support_api.lib.access import get_session
 from support_api.lib.auth import Role
 from support_api.lib.errors import ValidationFailed
 from support_api.lib.runtime import get_runtime
-from support_api.models import ChatSession
+from support_api.models import ChatSession, utcnow
 from support_api.schemas.requests import SessionCreateSchema, SessionListQuery
 from support_api.schemas.responses import dump_message, dump_session
-from support_api.services import queries, sessions
+from support_api.services import queries, queue, sessions
 
 bp = Blueprint("sessions", __name__)
 
@@ -26,7 +26,8 @@ def _with_unread(chat: ChatSession) -> dict[str, Any]:
     rt, principal = get_runtime(), current_principal()
     with rt.db.read() as db:
         unread = queries.unread_counts(db, principal, [chat.id]).get(chat.id, 0)
-    return dump_session(chat, unread_count=unread)
+        where = queue.info(db, rt, chat, utcnow())
+    return dump_session(chat, unread_count=unread, queue=where)
 
 
 @bp.post("/sessions")
@@ -56,7 +57,8 @@ def list_sessions() -> dict[str, Any]:
             cursor=args.get("cursor"),
         )
         unread = queries.unread_counts(db, principal, [row.id for row in rows])
-    return {"items": [dump_session(row, unread_count=unread.get(row.id, 0)) for row in rows],
+        places = queue.info_many(db, rt, rows, utcnow())
+    return {"items": [dump_session(row, unread_count=unread.get(row.id, 0), queue=places[row.id]) for row in rows],
             "next_cursor": next_cursor}
 
 

@@ -19,6 +19,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+# Under overload, a request waiting this long for a connection is answered 503 `overloaded`
+# (with Retry-After) instead of queueing for SQLAlchemy's default 30 s while memory grows.
+POOL_TIMEOUT_SECONDS = 5
+
 _want_immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("_want_immediate", default=False)
 
 
@@ -44,10 +48,11 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, pool_size=10, max_overflow=20, connect_args={"timeout": 10})
+        engine = create_engine(url, pool_size=10, max_overflow=20, pool_timeout=POOL_TIMEOUT_SECONDS,
+                               connect_args={"timeout": 10})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(url, pool_size=10, max_overflow=20, pool_timeout=POOL_TIMEOUT_SECONDS, pool_pre_ping=True)
 
 
 class Database:

@@ -64,6 +64,13 @@ class PayloadTooLarge(ApiError):
     code = "payload_too_large"
 
 
+class Overloaded(ApiError):
+    """No database connection came free in time: the client should retry shortly."""
+
+    status = 503
+    code = "overloaded"
+
+
 class UnsupportedMediaType(ApiError):
     status = 415
     code = "unsupported_media_type"

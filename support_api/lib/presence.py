@@ -27,6 +27,10 @@ _KEY_PREFIX = "support_api:presence"
 
 Member = tuple[str, str, str]  # (session id, participant type, participant id)
 
+# A pseudo session every staff socket joins on connect: `is_present(CONNECTED, "operator", sub)`
+# says whether an operator has any socket on any process (their availability, services/operators.py).
+CONNECTED = "~connected"
+
 
 class Presence(Protocol):
     def join(self, sid: str, session_id: str, participant_type: str, participant_id: str) -> None: ...

@@ -3,7 +3,6 @@
 from support_api.models.attachment import Attachment
 from support_api.models.audit import AuditEntry
 from support_api.models.base import Base, new_id, utcnow
-from support_api.models.guard import GuardBlock
 from support_api.models.chat import (
     Category,
     ChatSession,
@@ -12,6 +11,8 @@ from support_api.models.chat import (
     SenderType,
     SessionStatus,
 )
+from support_api.models.guard import GuardBlock
+from support_api.models.operator import Operator, OperatorStatus
 from support_api.models.push import Device, Platform, PushKind, PushOutbox, PushStatus
 
 __all__ = [
@@ -23,6 +24,8 @@ __all__ = [
     "ChatSession",
     "Device",
     "Message",
+    "Operator",
+    "OperatorStatus",
     "Platform",
     "PushKind",
     "PushOutbox",

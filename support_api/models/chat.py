@@ -54,6 +54,9 @@ class ChatSession(Base):
         Index("ix_chat_sessions_user_created", "user_id", "created_at", "id"),
         Index("ix_chat_sessions_status_created", "status", "created_at", "id"),
         Index("ix_chat_sessions_operator_status", "operator_id", "status"),
+        # The queue of a department (FIFO) and the recent assignments the wait estimate reads.
+        Index("ix_chat_sessions_queue", "department", "status", "queued_at"),
+        Index("ix_chat_sessions_dept_assigned", "department", "assigned_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ses"))
@@ -71,6 +74,12 @@ class ChatSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column()
+    # The user's token locale when they opened (or reopened) it: the language of system messages.
+    user_locale: Mapped[str | None] = mapped_column(String(35))
+    # When it last entered the queue (opened or reopened): the FIFO order and the wait's start.
+    queued_at: Mapped[datetime | None] = mapped_column()
+    # When an operator last took it (claim or auto-assignment): the wait's end.
+    assigned_at: Mapped[datetime | None] = mapped_column()
 
 
 class Message(Base):

@@ -9,10 +9,11 @@ from typing import Any
 
 from flask import request
 from marshmallow import Schema, ValidationError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
-from support_api.lib.auth import Principal
 from support_api.lib import request_context
-from support_api.lib.errors import ApiError, Unauthorized, ValidationFailed
+from support_api.lib.auth import Principal
+from support_api.lib.errors import ApiError, Overloaded, Unauthorized, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +25,8 @@ def remember(sid: str, principal: Principal) -> None:
     _principals[sid] = principal
 
 
-def forget(sid: str) -> None:
-    _principals.pop(sid, None)
+def forget(sid: str) -> Principal | None:
+    return _principals.pop(sid, None)
 
 
 def socket_principal() -> Principal:
@@ -65,6 +66,9 @@ def acked(schema: Schema) -> Callable[[Callable[..., dict[str, Any]]], Callable[
                 return {"ok": True, **handler(principal, data)}
             except ApiError as exc:
                 return {"ok": False, "error": exc.to_dict()}
+            except SQLAlchemyTimeoutError:
+                busy = Overloaded("The server is busy; retry shortly", {"retry_after": 1})
+                return {"ok": False, "error": busy.to_dict()}
             except Exception:  # noqa: BLE001 - a socket handler must always ack
                 log.exception("socket handler %s failed", handler.__name__)
                 return {"ok": False, "error": {"code": "internal_error", "message": "Something went wrong",

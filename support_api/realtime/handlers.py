@@ -8,13 +8,21 @@ from flask import request
 from flask_socketio import ConnectionRefusedError as SocketConnectionRefused
 from flask_socketio import SocketIO, emit, join_room, leave_room, rooms
 
+from support_api.lib import request_context
 from support_api.lib.access import get_session
 from support_api.lib.auth import Principal
 from support_api.lib.errors import NotFound, Unauthorized
+from support_api.lib.events import (
+    ALL_DEPARTMENTS,
+    dept_room,
+    session_room,
+    staff_room,
+    user_room,
+)
+from support_api.lib.presence import CONNECTED
 from support_api.lib.ratelimit import RateLimited
-from support_api.lib.events import ALL_DEPARTMENTS, dept_room, session_room, staff_room, user_room
 from support_api.lib.runtime import get_runtime
-from support_api.lib import request_context
+from support_api.models import utcnow
 from support_api.realtime.connections import acked, event_meta, forget, remember
 from support_api.schemas.requests import (
     SocketJoinSchema,
@@ -24,7 +32,7 @@ from support_api.schemas.requests import (
     SocketTypingSchema,
 )
 from support_api.schemas.responses import dump_message, dump_session
-from support_api.services import messages, queries, read_state
+from support_api.services import messages, queries, queue, read_state, routing
 from support_api.services.authentication import authenticate
 
 
@@ -50,14 +58,29 @@ def on_connect(auth: Any = None) -> bool:
         join_room(staff_room(principal.id))
         for department in principal.departments or (ALL_DEPARTMENTS,):
             join_room(dept_room(department))
+        _staff_connected(sid, principal)
     else:
         join_room(user_room(principal.id))
     return True
 
 
+def _staff_connected(sid: str, principal: Principal) -> None:
+    """An operator's socket is their availability (services/operators.py): it counts them
+    connected on every process, and an online operator who reconnects takes waiting chats."""
+    rt = get_runtime()
+    rt.presence.join(sid, CONNECTED, "operator", principal.id)
+    with request_context.scoped(event_meta()):
+        routing.operator_socket(rt, principal, connected=True)
+
+
 def on_disconnect(*_: Any) -> None:
-    forget(request.sid)  # type: ignore[attr-defined]
-    get_runtime().presence.disconnect(request.sid)  # type: ignore[attr-defined]
+    principal = forget(request.sid)  # type: ignore[attr-defined]
+    rt = get_runtime()
+    rt.presence.disconnect(request.sid)  # type: ignore[attr-defined]
+    if principal is not None and principal.is_staff:
+        # The away grace runs from the moment the last socket went.
+        with request_context.scoped(event_meta()):
+            routing.operator_socket(rt, principal, connected=False)
 
 
 @acked(SocketJoinSchema())
@@ -74,8 +97,9 @@ def on_join(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
         items, has_more = queries.list_messages(db, chat, after_seq=data["after_seq"], limit=data["limit"])
         unread = queries.unread_counts(db, principal, [chat.id]).get(chat.id, 0)
         chat = get_session(db, principal, chat.id)
-    return {"session": dump_session(chat, unread_count=unread), "messages": [dump_message(m, rt.signer) for m in items],
-            "has_more": has_more}
+        where = queue.info(db, rt, chat, utcnow())
+    return {"session": dump_session(chat, unread_count=unread, queue=where),
+            "messages": [dump_message(m, rt.signer) for m in items], "has_more": has_more}
 
 
 @acked(SocketSessionRefSchema())

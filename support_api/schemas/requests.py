@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates_schema,
+)
 
-from support_api.models import Category, SessionStatus
-from support_api.schemas.fields import CleanString, JsonInteger, MessageBody, UtcDateTime
+from support_api.models import Category, OperatorStatus, SessionStatus
+from support_api.schemas.fields import (
+    CleanString,
+    JsonInteger,
+    MessageBody,
+    UtcDateTime,
+)
 
 MAX_SEQ = 2**31 - 1  # message seq is a 32-bit integer column
 CLIENT_MSG_ID = validate.Regexp(
@@ -114,3 +126,7 @@ class AuditListQuery(StrictSchema):
 
 class GuardStatsQuery(StrictSchema):
     since = UtcDateTime()
+
+
+class OperatorStatusSchema(StrictSchema):
+    status = fields.String(required=True, validate=validate.OneOf([s.value for s in OperatorStatus]))

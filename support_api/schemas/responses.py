@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from support_api.lib.signing import UrlSigner
-from support_api.models import Attachment, AuditEntry, ChatSession, Message
+from support_api.models import Attachment, AuditEntry, ChatSession, Message, Operator
 
 
 def iso(value: datetime | None) -> str | None:
@@ -17,8 +17,10 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def dump_session(chat: ChatSession, *, unread_count: int | None = None) -> dict[str, Any]:
-    """A Session. `unread_count` is the viewer's; broadcasts to many viewers leave it out."""
+def dump_session(chat: ChatSession, *, unread_count: int | None = None,
+                 queue: tuple[int | None, int | None] | None = None) -> dict[str, Any]:
+    """A Session. `unread_count` is the viewer's and `queue` its (queue_position,
+    estimated_wait_seconds) (services/queue.py); broadcasts to many viewers leave both out."""
     data: dict[str, Any] = {
         "id": chat.id,
         "user_id": chat.user_id,
@@ -35,6 +37,8 @@ def dump_session(chat: ChatSession, *, unread_count: int | None = None) -> dict[
     }
     if unread_count is not None:
         data["unread_count"] = unread_count
+    if queue is not None:
+        data["queue_position"], data["estimated_wait_seconds"] = queue
     return data
 
 
@@ -77,4 +81,19 @@ def dump_audit_entry(entry: AuditEntry) -> dict[str, Any]:
         "request_id": entry.request_id,
         "client_ip": entry.client_ip,
         "details": entry.details or {},
+    }
+
+
+def dump_operator(operator: Operator, status: str, load: int, capacity: int) -> dict[str, Any]:
+    """An Operator's availability: `status` is the one that counts, `chosen_status` what they set."""
+    return {
+        "id": operator.id,
+        "name": operator.name,
+        "departments": list(operator.departments or []),
+        "status": status,
+        "chosen_status": operator.status,
+        "load": load,
+        "capacity": capacity,
+        "status_changed_at": iso(operator.status_changed_at),
+        "last_assigned_at": iso(operator.last_assigned_at),
     }

@@ -31,6 +31,15 @@ def record(db: Session, actor: Principal, action: str, target_type: str | None =
     ))
 
 
+def record_system(db: Session, action: str, target_type: str, target_id: str,
+                  details: dict[str, Any] | None = None) -> None:
+    """An entry of something the server decided itself (auto-assignment), in the caller's transaction."""
+    meta = current_meta()
+    db.add(AuditEntry(actor_type="system", actor_id="-", actor_role="-", action=action, target_type=target_type,
+                      target_id=target_id, request_id=meta.request_id, client_ip=meta.client_ip,
+                      details=details or None, created_at=utcnow()))
+
+
 def record_now(rt: Runtime, actor: Principal, action: str, target_type: str | None = None,
                target_id: str | None = None, details: dict[str, Any] | None = None) -> None:
     with rt.db.write() as db:

@@ -12,7 +12,14 @@ from support_api.lib.auth import Principal
 from support_api.lib.errors import Conflict
 from support_api.lib.events import message_audience
 from support_api.lib.runtime import Runtime
-from support_api.models import ChatSession, Message, SenderType, SessionStatus, new_id, utcnow
+from support_api.models import (
+    ChatSession,
+    Message,
+    SenderType,
+    SessionStatus,
+    new_id,
+    utcnow,
+)
 from support_api.schemas.responses import dump_message
 from support_api.services import guard
 from support_api.services.attachments import claim_attachments

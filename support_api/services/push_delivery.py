@@ -7,7 +7,7 @@
   workers (embedded in each server, or `support-api push-worker`) can run side by side.
 - **Decide**, now that the row is due rather than when it was written: a user is pushed
   for a message only while not connected to that session's room and not having read it;
-  an operator only while on duty, still holding the session, not connected to it and not
+  an operator only while on duty (not `offline`), still holding the session, not connected to it and not
   having read it; "waiting" only while the chat still waits. Skipped rows say why.
 - **Send** through the `PushSender`, one result per row (one row is one device, so a retry
   never re-sends to a device that already got the notification).
@@ -35,12 +35,20 @@ from support_api.config import Settings
 from support_api.lib.auth import Principal, Role
 from support_api.lib.db import Database
 from support_api.lib.presence import Presence
-from support_api.lib.push_sender import Outcome, PushNote, PushSender, SendResult, token_hint
+from support_api.lib.push_sender import (
+    Outcome,
+    PushNote,
+    PushSender,
+    SendResult,
+    token_hint,
+)
 from support_api.lib.push_text import message_text, waiting_text
 from support_api.models import (
     ChatSession,
     Device,
     Message,
+    Operator,
+    OperatorStatus,
     PushKind,
     PushOutbox,
     PushStatus,
@@ -127,6 +135,11 @@ class _Context:
                 tuple_(ReadState.session_id, ReadState.reader_type, ReadState.reader_id).in_(list(keys)))).scalars()
         } if keys else {}
         self._badges: dict[tuple[str, str], int] = {}
+        operator_ids = {r.recipient_id for r in rows if r.recipient_type == "operator"}
+        # Operators who chose `offline` (services/operators.py); no row counts as away, on duty.
+        self.off_duty: set[str] = set(session.execute(select(Operator.id).where(
+            Operator.id.in_(operator_ids), Operator.status == OperatorStatus.OFFLINE.value)).scalars()
+        ) if operator_ids else set()
 
     def _by_id(self, model: Any, ids: set[str]) -> dict[str, Any]:
         if not ids:
@@ -143,12 +156,10 @@ class _Context:
         return self._badges[key]
 
 
-def on_duty(operator_id: str) -> bool:
-    """Operators have no on-duty status yet: every operator with a device is on duty."""
-    return True
+def _skip_reason(row: PushOutbox, chat: ChatSession, read_seq: int, presence: Presence, ctx: _Context) -> str | None:
+    def on_duty(operator_id: str) -> bool:
+        return operator_id not in ctx.off_duty
 
-
-def _skip_reason(row: PushOutbox, chat: ChatSession, read_seq: int, presence: Presence) -> str | None:
     if row.kind == PushKind.READ.value:
         return None
     if row.kind == PushKind.WAITING.value:
@@ -200,7 +211,7 @@ def _plan(db: Database, rows: list[PushOutbox], settings: Settings, presence: Pr
                 plans.append(_Plan(row, fail="expired"))
                 continue
             read_seq = ctx.read.get((chat.id, row.recipient_type, row.recipient_id), 0)
-            reason = _skip_reason(row, chat, read_seq, presence)
+            reason = _skip_reason(row, chat, read_seq, presence, ctx)
             plans.append(_Plan(row, skip=reason) if reason else _Plan(row, note=_note(row, device, chat, ctx, settings)))
     return plans
 
@@ -211,7 +222,7 @@ def _send(sender: PushSender, notes: list[PushNote]) -> list[SendResult]:
         if len(results) == len(notes):
             return results
         log.error("push: the sender answered %d results for %d notes", len(results), len(notes))
-    except Exception:  # noqa: BLE001 - a sender bug must not stop the worker: retry later
+    except Exception:
         log.exception("push: the sender failed")
     return [SendResult(Outcome.RETRY, "sender_error") for _ in notes]
 

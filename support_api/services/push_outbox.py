@@ -9,8 +9,8 @@ Who is queued:
 - an operator's (or system/bot) message → every device of the session's user;
 - a user's message in an assigned session → every device of the assigned operator;
 - a chat that starts waiting (opened or reopened) → every operator device whose
-  departments include the chat's (or that names none). Until operators have an on-duty
-  status, every operator with a device is on duty.
+  departments include the chat's (or that names none). Whether the operator is on duty (not
+  `offline`, services/operators.py) is decided when the row is due.
 """
 
 from __future__ import annotations

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case
+from functools import lru_cache
+
+from sqlalchemy import Insert, bindparam, case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from support_api.lib.auth import Principal
 from support_api.lib.access import get_session
+from support_api.lib.auth import Principal
 from support_api.lib.events import session_room, staff_room, user_room
 from support_api.lib.runtime import Runtime
 from support_api.models import ReadState, utcnow
@@ -15,23 +17,32 @@ from support_api.services.push_outbox import enqueue_read
 from support_api.services.queries import unread_counts
 
 
-def advance_read(db: Session, session_id: str, reader_type: str, reader_id: str, seq: int) -> None:
-    """Move a reader's position forward to `seq`; never backwards, safe under concurrency."""
-    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(ReadState).values(
-        session_id=session_id, reader_type=reader_type, reader_id=reader_id, last_read_seq=seq, updated_at=utcnow()
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[ReadState.session_id, ReadState.reader_type, ReadState.reader_id],
+@lru_cache(maxsize=4)
+def _advance_statement(dialect: str) -> Insert:
+    """The upsert, built once per dialect: it runs with every message sent, and building it
+    per call was the largest single cost of a send (bench/README.md, "Where the time goes")."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = ReadState.__table__
+    stmt = insert(table).values(session_id=bindparam("session_id"), reader_type=bindparam("reader_type"),
+                                reader_id=bindparam("reader_id"), last_read_seq=bindparam("seq"),
+                                updated_at=bindparam("now"))
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.session_id, table.c.reader_type, table.c.reader_id],
         set_={
             "last_read_seq": case(
-                (ReadState.last_read_seq > stmt.excluded.last_read_seq, ReadState.last_read_seq),
+                (table.c.last_read_seq > stmt.excluded.last_read_seq, table.c.last_read_seq),
                 else_=stmt.excluded.last_read_seq,
             ),
             "updated_at": stmt.excluded.updated_at,
         },
     )
-    db.execute(stmt)
+
+
+def advance_read(db: Session, session_id: str, reader_type: str, reader_id: str, seq: int) -> None:
+    """Move a reader's position forward to `seq`; never backwards, safe under concurrency."""
+    # Through the session: pending inserts (the message) flush first, as the FK needs.
+    db.execute(_advance_statement(db.get_bind().dialect.name), {
+        "session_id": session_id, "reader_type": reader_type, "reader_id": reader_id, "seq": seq, "now": utcnow()})
 
 
 def mark_read(rt: Runtime, principal: Principal, session_id: str, seq: int) -> dict[str, object]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
 
+from support_api.lib import business_hours, system_text
 from support_api.lib.access import get_session, require_role
 from support_api.lib.auth import Principal, Role
 from support_api.lib.errors import Conflict
@@ -16,7 +18,7 @@ from support_api.lib.events import message_audience, staff_room, status_audience
 from support_api.lib.runtime import Runtime
 from support_api.models import ChatSession, Message, SessionStatus, utcnow
 from support_api.schemas.responses import dump_message, dump_session
-from support_api.services import audit, guard
+from support_api.services import audit, guard, routing
 from support_api.services.limits import enforce
 from support_api.services.messages import append_message
 from support_api.services.push_outbox import enqueue_waiting
@@ -71,6 +73,8 @@ def open_session(rt: Runtime, principal: Principal, *, category: str, message: d
                 client_context={k: v for k, v in (client_context or {}).items() if v is not None} or None,
                 open_key=open_key,
                 last_seq=0,
+                user_locale=principal.locale,
+                queued_at=now,
                 created_at=now,
                 updated_at=now,
             )
@@ -79,6 +83,7 @@ def open_session(rt: Runtime, principal: Principal, *, category: str, message: d
             first = (append_message(db, chat, principal, screened.text, message["client_msg_id"],
                                     message["attachment_ids"], rt.settings.attachments_per_message)
                      if message and screened else None)
+            notice = _out_of_hours_notice(db, rt, chat, now)
             enqueue_waiting(db, rt.settings, chat, first.id if first else None)
     except IntegrityError:
         # Two retries raced and the other one won the (user_id, open_key) constraint.
@@ -86,9 +91,25 @@ def open_session(rt: Runtime, principal: Principal, *, category: str, message: d
             return found
         raise
     rt.events.emit("session:updated", dump_session(chat), status_audience(chat))
-    if first is not None:
-        rt.events.emit("message:new", dump_message(first, rt.signer), message_audience(chat))
-    return OpenResult(chat, first, created=True, masked_kinds=screened.masked_kinds if screened else ())
+    for posted in (first, notice):
+        if posted is not None:
+            rt.events.emit("message:new", dump_message(posted, rt.signer), message_audience(chat))
+    # FIFO: the queue's head goes first, which is this chat only if nobody waits before it.
+    taken = {t.chat.id: t.chat for t in routing.drain(rt, [chat.department])}
+    return OpenResult(taken.get(chat.id, chat), first, created=True,
+                      masked_kinds=screened.masked_kinds if screened else ())
+
+
+def _out_of_hours_notice(db: Session, rt: Runtime, chat: ChatSession, now: datetime) -> Message | None:
+    """Outside its department's hours a new chat is told when support answers, unless an online
+    operator is there to take it anyway (hours decide this reply, never the assignment)."""
+    hours = rt.settings.routing.business_hours
+    if business_hours.is_open(hours, chat.department, now):
+        return None
+    if rt.settings.routing.auto_assign and routing.has_room(db, rt, chat.department, now):
+        return None
+    opens_at = business_hours.next_opening(hours, chat.department, now)
+    return routing.append_system_message(db, chat, system_text.out_of_hours(chat.user_locale, opens_at), now)
 
 
 def claim_session(rt: Runtime, principal: Principal, session_id: str) -> ChatSession:
@@ -104,12 +125,10 @@ def claim_session(rt: Runtime, principal: Principal, session_id: str) -> ChatSes
                            {"reason": "already_claimed", "operator": {"id": chat.operator_id, "name": chat.operator_name}})
         if chat.status == SessionStatus.CLOSED.value:
             raise Conflict("The session is closed", {"reason": "session_closed"})
-        chat.status = SessionStatus.ACTIVE.value
-        chat.operator_id = principal.id
-        chat.operator_name = principal.name
-        chat.updated_at = utcnow()
+        taken = routing.take(db, chat, principal.id, principal.name, utcnow(), join_message=False)
         audit.record(db, principal, "session.claimed", "session", chat.id)
-    rt.events.emit("session:updated", dump_session(chat), status_audience(chat))
+    routing.announce(rt, taken)
+    routing.publish_queue(rt, chat.department)
     return chat
 
 
@@ -120,11 +139,16 @@ def close_session(rt: Runtime, principal: Principal, session_id: str) -> ChatSes
         if chat.status == SessionStatus.CLOSED.value:
             return chat
         now = utcnow()
+        was_waiting = chat.status == SessionStatus.WAITING.value
         chat.status = SessionStatus.CLOSED.value
         chat.closed_at = now
         chat.updated_at = now
         audit.record(db, principal, "session.closed", "session", chat.id)
     rt.events.emit("session:updated", dump_session(chat), status_audience(chat))
+    if was_waiting:
+        routing.publish_queue(rt, chat.department)  # the chats behind it moved up
+    else:
+        routing.capacity_freed(rt, chat.operator_id, chat.department)
     return chat
 
 
@@ -140,7 +164,9 @@ def reopen_session(rt: Runtime, principal: Principal, session_id: str) -> ChatSe
         chat.operator_id = None
         chat.operator_name = None
         chat.closed_at = None
-        chat.updated_at = utcnow()
+        chat.updated_at = chat.queued_at = utcnow()
+        chat.assigned_at = None
+        chat.user_locale = principal.locale or chat.user_locale
         audit.record(db, principal, "session.reopened", "session", chat.id)
         enqueue_waiting(db, rt.settings, chat, None)
     rooms = status_audience(chat)
@@ -148,4 +174,5 @@ def reopen_session(rt: Runtime, principal: Principal, session_id: str) -> ChatSe
         # The operator who held it learns it left their hands.
         rooms.append(staff_room(previous_operator))
     rt.events.emit("session:updated", dump_session(chat), rooms)
-    return chat
+    taken = {t.chat.id: t.chat for t in routing.drain(rt, [chat.department])}
+    return taken.get(chat.id, chat)

@@ -50,6 +50,7 @@ RECORDED_EVENTS = ("message:new", "session:updated", "session:read", "typing")
 # Log lines that mean the server hit a bug: tracebacks, and anything our own code logs at
 # ERROR (500s log "unhandled error", failed socket handlers "socket handler ... failed").
 SERVER_ERROR_MARKERS = ("Traceback (most recent call last)", " ERROR support_api", " CRITICAL support_api",
+                        '"level": "ERROR", "logger": "support_api', '"level": "CRITICAL", "logger": "support_api',
                         "unhandled error", "socket handler")
 
 
@@ -166,6 +167,17 @@ def run_server(database_url: str, var_dir: Path, **options: Any) -> Iterator[Ser
         yield server
     finally:
         server.stop()
+
+
+@contextmanager
+def two_processes(backend: str, var_dir: Path, redis_url: str,
+                  extra_env: dict[str, str] | None = None) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Processes A and B: one fresh database, one token secret, one Redis."""
+    secret = secrets.token_urlsafe(32)
+    with fresh_database(backend) as url, \
+            run_server(url, var_dir, jwt_secret=secret, redis_url=redis_url, extra_env=extra_env) as a, \
+            run_server(url, var_dir, jwt_secret=secret, redis_url=redis_url, extra_env=extra_env) as b:
+        yield a, b
 
 
 @pytest.fixture(scope="module", params=backends())

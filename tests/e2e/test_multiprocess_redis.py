@@ -9,7 +9,6 @@ start it.
 from __future__ import annotations
 
 import os
-import secrets
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -17,8 +16,8 @@ from typing import Any
 import pytest
 import redis
 
-from tests.dbutil import backends, fresh_database
-from tests.e2e.conftest import ServerProcess, World, run_server, world_on
+from tests.dbutil import backends
+from tests.e2e.conftest import ServerProcess, World, two_processes, world_on
 
 REDIS_URL = os.environ.get("SUPPORT_API_TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"
 START_REDIS = 'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no'
@@ -45,12 +44,8 @@ def cluster(request: pytest.FixtureRequest,
     if _redis_problem():
         yield None
         return
-    var_dir = tmp_path_factory.mktemp("cluster")
-    secret = secrets.token_urlsafe(32)
-    with fresh_database(request.param) as url, \
-            run_server(url, var_dir, jwt_secret=secret, redis_url=REDIS_URL) as a, \
-            run_server(url, var_dir, jwt_secret=secret, redis_url=REDIS_URL) as b:
-        yield a, b
+    with two_processes(request.param, tmp_path_factory.mktemp("cluster"), REDIS_URL) as pair:
+        yield pair
 
 
 @pytest.fixture

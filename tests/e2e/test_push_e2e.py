@@ -22,7 +22,15 @@ import redis
 
 from support_api.lib.auth import Role
 from tests.dbutil import backends, fresh_database
-from tests.e2e.conftest import Actor, ServerProcess, World, free_port, server_env, uid, world_on
+from tests.e2e.conftest import (
+    Actor,
+    ServerProcess,
+    World,
+    free_port,
+    server_env,
+    uid,
+    world_on,
+)
 from tests.fake_fcm import FakeFcm
 
 REDIS_URL = os.environ.get("SUPPORT_API_TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 
 import pytest
 
-from tests.dbutil import backends, fresh_database
-from tests.e2e.conftest import ServerProcess, World, run_server, world_on
+from tests.dbutil import backends
+from tests.e2e.conftest import ServerProcess, two_processes, world_on
 from tests.e2e.test_multiprocess_redis import REDIS_URL, _redis_problem
 
 LIMITS = {"SUPPORT_API_RATE_LIMIT_MESSAGES": "4/minute"}
@@ -20,12 +19,8 @@ def limited_cluster(request: pytest.FixtureRequest,
     if _redis_problem():
         yield None
         return
-    var_dir = tmp_path_factory.mktemp("limited")
-    secret = secrets.token_urlsafe(32)
-    with fresh_database(request.param) as url, \
-            run_server(url, var_dir, jwt_secret=secret, redis_url=REDIS_URL, extra_env=LIMITS) as a, \
-            run_server(url, var_dir, jwt_secret=secret, redis_url=REDIS_URL, extra_env=LIMITS) as b:
-        yield a, b
+    with two_processes(request.param, tmp_path_factory.mktemp("limited"), REDIS_URL, LIMITS) as pair:
+        yield pair
 
 
 def test_one_message_budget_across_two_processes(limited_cluster: tuple[ServerProcess, ServerProcess] | None) -> None:
