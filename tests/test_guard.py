@@ -273,3 +273,18 @@ def test_corpus_size() -> None:
     assert min(counts.values()) >= 14
     assert len(corpus.ORDINARY) >= 150
     assert len(corpus.SOLICITATIONS) >= 20 and len(corpus.OPERATOR_ORDINARY) >= 30
+
+
+# The published BIP-39 test vectors: heavily repeated words, valid checksums, real (public) wallets.
+@pytest.mark.parametrize("phrase", [
+    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about",
+    "legal winner thank year wave sausage worth useful legal winner thank yellow",
+    "letter advice cage absurd amount doctor acoustic avoid letter advice cage above",
+    "zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo wrong",
+    "ウォレット: abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about",
+    "あいこくしん　あいこくしん　あいこくしん　あいこくしん　あいこくしん　あいこくしん　"
+    "あいこくしん　あいこくしん　あいこくしん　あいこくしん　あいこくしん　あおぞら",
+])
+def test_test_vector_phrases_are_refused(phrase: str) -> None:
+    result = inspect(phrase)
+    assert result.blocked is not None and result.blocked.kind == "mnemonic"

@@ -270,7 +270,10 @@ def _checksum_spans(tokens: list[_Token], covered: list[tuple[int, int]]) -> Ite
                     return
                 budget -= 1
                 window = words[offset:offset + size]
-                if size - len(set(window)) > MAX_REPEATS:
+                # Many repeats pass only as a whole pasted phrase (the run is exactly the window):
+                # the famous test vectors ("abandon" ×11 "about", "legal winner thank year …")
+                # hold real funds, while repetitive lists in code run on past 12 words.
+                if size - len(set(window)) > MAX_REPEATS and len(stretch) != size:
                     continue
                 if _fast_checksum(window, language) and _CHECKERS[language].check(" ".join(window)):
                     yield stretch[offset].start, stretch[offset + size - 1].end
