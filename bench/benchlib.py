@@ -399,6 +399,16 @@ def find_listener_pid(port: int) -> int | None:
 # --------------------------------------------------------------------------------------------
 
 
+def attach_running(url: str, jwt_secret: str | None, server_pid: int | None) -> tuple[str, str, int | None]:
+    """For `--url`: the server's base URL (loopback only), its HS256 secret and its pid."""
+    url = url.rstrip("/")
+    check_loopback(url)
+    secret = jwt_secret or os.environ.get("SUPPORT_API_JWT_SECRET") or ""
+    if not secret:
+        raise SystemExit("--url needs --jwt-secret or SUPPORT_API_JWT_SECRET (the server's HS256 secret)")
+    return url, secret, server_pid or find_listener_pid(urllib.parse.urlsplit(url).port or 80)
+
+
 def cpu_seconds(proc: psutil.Process) -> float:
     try:
         t = proc.cpu_times()

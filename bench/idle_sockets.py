@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import multiprocessing as mp
-import os
 import secrets
 import sys
 import time
@@ -187,14 +186,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 f"{args.max_connections if args.max_connections is not None else '(default)'}; code: {source.description}; "
                 f"scheduling: {args.priority}" + ("; TCP_NODELAY via bench/nodelay_serve.py" if args.server_tcp_nodelay else ""))
     else:
-        url = args.url.rstrip("/")
-        benchlib.check_loopback(url)
-        secret = args.jwt_secret or os.environ.get("SUPPORT_API_JWT_SECRET") or ""
-        if not secret:
-            raise SystemExit("--url needs --jwt-secret or SUPPORT_API_JWT_SECRET")
-        from urllib.parse import urlsplit
-
-        server_pid = args.server_pid or benchlib.find_listener_pid(urlsplit(url).port or 80)
+        url, secret, server_pid = benchlib.attach_running(args.url, args.jwt_secret, args.server_pid)
         desc = f"running server at {url}"
     procs: list[Any] = []
     pipes: list[Any] = []

@@ -470,14 +470,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                        f"scheduling: {args.priority}" + ("; TCP_NODELAY via bench/nodelay_serve.py"
                                                          if args.server_tcp_nodelay else ""))
     else:
-        url = args.url.rstrip("/")
-        benchlib.check_loopback(url)
-        secret = args.jwt_secret or os.environ.get("SUPPORT_API_JWT_SECRET") or ""
-        if not secret:
-            raise SystemExit("--url needs --jwt-secret or SUPPORT_API_JWT_SECRET (the server's HS256 secret)")
-        from urllib.parse import urlsplit
-
-        server_pid = args.server_pid or benchlib.find_listener_pid(urlsplit(url).port or 80)
+        url, secret, server_pid = benchlib.attach_running(args.url, args.jwt_secret, args.server_pid)
         server_desc = f"running server at {url}, pid {server_pid}"
     procs: list[Any] = []
     try:
