@@ -58,6 +58,10 @@ class RoutingSettings:
     auto_assign: bool
     operator_capacity: int
     away_grace_seconds: int
+    # An active chat whose last message is staff's or the system's and older than this closes
+    # itself (0: never); the sweep runs every `auto_close_interval_seconds` (services/auto_close.py).
+    auto_close_seconds: int
+    auto_close_interval_seconds: int
     business_hours: dict[str, tuple[Any, ...]]  # department → lib.business_hours.Window
 
     @classmethod
@@ -72,6 +76,8 @@ class RoutingSettings:
             auto_assign=_bool(env, "SUPPORT_API_AUTO_ASSIGN", True),
             operator_capacity=_int(env, "SUPPORT_API_OPERATOR_CAPACITY", 5, minimum=1),
             away_grace_seconds=_int(env, "SUPPORT_API_OPERATOR_AWAY_GRACE_SECONDS", 60, minimum=0),
+            auto_close_seconds=_int(env, "SUPPORT_API_AUTO_CLOSE_SECONDS", 3600, minimum=0),
+            auto_close_interval_seconds=_int(env, "SUPPORT_API_AUTO_CLOSE_INTERVAL_SECONDS", 30, minimum=1),
             business_hours=hours,
         )
 

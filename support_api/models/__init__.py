@@ -3,9 +3,11 @@
 from support_api.models.attachment import Attachment
 from support_api.models.audit import AuditEntry
 from support_api.models.base import Base, new_id, utcnow
+from support_api.models.canned import CannedReply
 from support_api.models.chat import (
     Category,
     ChatSession,
+    InternalNote,
     Message,
     ReadState,
     SenderType,
@@ -19,10 +21,12 @@ __all__ = [
     "Attachment",
     "AuditEntry",
     "Base",
+    "CannedReply",
     "Category",
     "GuardBlock",
     "ChatSession",
     "Device",
+    "InternalNote",
     "Message",
     "Operator",
     "OperatorStatus",

@@ -57,6 +57,8 @@ class ChatSession(Base):
         # The queue of a department (FIFO) and the recent assignments the wait estimate reads.
         Index("ix_chat_sessions_queue", "department", "status", "queued_at"),
         Index("ix_chat_sessions_dept_assigned", "department", "assigned_at"),
+        # The inactivity sweep (services/auto_close.py) and the supervisors' stats window.
+        Index("ix_chat_sessions_status_updated", "status", "updated_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ses"))
@@ -80,6 +82,16 @@ class ChatSession(Base):
     queued_at: Mapped[datetime | None] = mapped_column()
     # When an operator last took it (claim or auto-assignment): the wait's end.
     assigned_at: Mapped[datetime | None] = mapped_column()
+    # Set once, never reset by reopen or transfer: the supervisors' wait and first-response
+    # times (services/stats.py) measure the user's first contact.
+    first_assigned_at: Mapped[datetime | None] = mapped_column()
+    first_response_at: Mapped[datetime | None] = mapped_column()
+    # Internal notes have their own counter, so what the user sees stays 1, 2, 3… (InternalNote).
+    last_note_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # The user's one rating after a close (POST /sessions/{id}/rating); kept across reopens.
+    rating_score: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None] = mapped_column()
 
 
 class Message(Base):
@@ -102,6 +114,34 @@ class Message(Base):
     # lazy="raise": every query that dumps messages must load these explicitly (selectinload),
     # so a forgotten load is a test failure rather than one query per message.
     attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.position", lazy="raise")
+
+
+class InternalNote(Base):
+    """A staff-only message in a session (`visibility: internal`).
+
+    Notes live apart from `messages` so that no user path (history, unread counts, push,
+    transcripts) can reach one by forgetting a filter. `seq` is the note's place among the
+    session's notes (`ChatSession.last_note_seq`, same lock discipline as messages);
+    `after_seq` is the public `seq` that was last when it was written, which places it in
+    the conversation for staff (after that message, before the next).
+    """
+
+    __tablename__ = "internal_notes"
+    __table_args__ = (
+        UniqueConstraint("session_id", "seq"),
+        UniqueConstraint("session_id", "author_id", "client_msg_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("note"))
+    session_id: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    after_seq: Mapped[int] = mapped_column(Integer)
+    # None for notes the system writes (a transfer's record).
+    author_id: Mapped[str | None] = mapped_column(String(128))
+    author_name: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    client_msg_id: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ReadState(Base):

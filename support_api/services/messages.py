@@ -56,6 +56,8 @@ def append_message(db: Session, chat: ChatSession, principal: Principal, body: s
     now = utcnow()
     chat.last_seq += 1
     chat.updated_at = now
+    if principal.participant_type == SenderType.OPERATOR.value and chat.first_response_at is None:
+        chat.first_response_at = now
     message = Message(
         id=new_id("msg"),
         session_id=chat.id,

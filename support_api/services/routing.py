@@ -77,6 +77,7 @@ def take(db: Session, chat: ChatSession, operator_id: str, operator_name: str | 
     chat.operator_id = operator_id
     chat.operator_name = operator_name
     chat.assigned_at = now
+    chat.first_assigned_at = chat.first_assigned_at or now
     chat.updated_at = now
     row = db.execute(select(Operator).where(Operator.id == operator_id).with_for_update()).scalar_one_or_none()
     if row is not None:
