@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from support_api.lib.signing import UrlSigner
-from support_api.models import Attachment, AuditEntry, ChatSession, Message, Operator
+from support_api.models import Attachment, AuditEntry, ChatSession, InternalNote, Message, Operator
 
 
 def iso(value: datetime | None) -> str | None:
@@ -62,12 +62,29 @@ def dump_message(message: Message, signer: UrlSigner) -> dict[str, Any]:
     return {
         "id": message.id,
         "session_id": message.session_id,
+        "visibility": "public",
         "seq": message.seq,
         "sender": {"type": message.sender_type, "id": message.sender_id, "name": message.sender_name},
         "body": message.body,
         "attachments": [dump_attachment(a, signer) for a in message.attachments],
         "client_msg_id": message.client_msg_id,
         "created_at": iso(message.created_at),
+    }
+
+
+def dump_note(note: InternalNote) -> dict[str, Any]:
+    """An InternalNote: staff only (never put one in a payload a user's socket can receive)."""
+    return {
+        "id": note.id,
+        "session_id": note.session_id,
+        "visibility": "internal",
+        "seq": note.seq,
+        "after_seq": note.after_seq,
+        "sender": {"type": "operator" if note.author_id else "system", "id": note.author_id,
+                   "name": note.author_name},
+        "body": note.body,
+        "client_msg_id": note.client_msg_id,
+        "created_at": iso(note.created_at),
     }
 
 
