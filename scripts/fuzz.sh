@@ -204,8 +204,13 @@ echo "uploads:  user $USER_UPLOADS; operator $OPERATOR_UPLOADS; admin $ADMIN_UPL
 # - attachment_ids naming something that is not the caller's own upload (422 "not an upload of
 #   yours"), or more distinct uploads than SUPPORT_API_ATTACHMENTS_PER_MESSAGE (422): the
 #   coverage phase builds ids from the schema, not from the dictionary of real uploads;
-# - a list (GET /sessions, /admin/audit, /admin/push/outbox) given a cursor the server did not
-#   issue (opaque cursors: 422), or a user sending assigned=me to GET /sessions (staff only: 422);
+# - a list (GET /sessions, /admin/audit, /admin/push/outbox, /canned-replies) given a cursor the
+#   server did not issue (opaque cursors: 422), or a user sending assigned=me to GET /sessions
+#   (staff only: 422);
+# - an internal note (visibility: internal) with attachment_ids (notes are text only: 422);
+# - a transfer to an operator_id no operator has (422: operators are known once they set a status);
+# - GET /admin/stats with `since` not before `until`, more than 366 days before it, or a default
+#   window that would start before year 1 (422: relations between parameters);
 # - POST /attachments with bytes that are not a PNG/JPEG/WebP/HEIC image (415) or are empty,
 #   corrupt or too many pixels (422): the schema can only say "binary".
 # Only a refusal whose status, code and details name that rule, for input that really breaks it,
@@ -249,6 +254,10 @@ def _refused_by_unstated_rule(case, response):
         if status != 422 or code != "validation_error" or set(fields) != {"attachment_ids"}:
             return None
         ids = _attachment_ids(case)
+        body = case.body if isinstance(case.body, dict) else {}
+        if fields["attachment_ids"] == ["Internal notes carry text only."] and body.get("visibility") == "internal" \
+                and ids:
+            return "an internal note with attachment_ids"
         if message == "Too many attachments" and len(set(ids)) > ATTACHMENT_LIMIT:
             return "more distinct attachment_ids than allowed"
         if message == "Attach only images you uploaded":
@@ -256,7 +265,19 @@ def _refused_by_unstated_rule(case, response):
             if named and all(i in ids and i not in OWN_UPLOADS for i in named):
                 return "attachment_ids not the caller's uploads"
         return None
-    if method == "GET" and path in ("/sessions", "/admin/audit", "/admin/push/outbox"):
+    if (method, path) == ("POST", "/sessions/{session_id}/transfer"):
+        if (status, code) == (422, "validation_error") and set(fields) == {"operator_id"} \
+                and fields["operator_id"] == ["Unknown operator (never set a status)."]:
+            return "transfer to an operator_id nobody has"
+        return None
+    if (method, path) == ("GET", "/admin/stats"):
+        if (status, code) == (422, "validation_error") and set(fields) <= {"since", "until"} and all(
+                text in ("Must be earlier than until.", "The window may span at most 366 days.",
+                         "Out of range for the default window; give since.")
+                for texts in fields.values() for text in texts):
+            return "since/until do not form a window"
+        return None
+    if method == "GET" and path in ("/sessions", "/admin/audit", "/admin/push/outbox", "/canned-replies"):
         query = case.query or {}
         if status != 422 or code != "validation_error":
             return None

@@ -16,6 +16,7 @@ from support_api.api import (
     admin_push,
     attachments,
     audit,
+    canned_replies,
     devices,
     guard,
     health,
@@ -23,6 +24,8 @@ from support_api.api import (
     messages,
     operators,
     sessions,
+    stats,
+    transcripts,
 )
 from support_api.config import Settings
 from support_api.lib import request_context
@@ -145,7 +148,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count)  # type: ignore[method-assign]
 
     for blueprint in (health.bp, sessions.bp, messages.bp, attachments.bp, me.bp, audit.bp,
-                      devices.bp, admin_push.bp, guard.bp, operators.bp):
+                      devices.bp, admin_push.bp, guard.bp, operators.bp, transcripts.bp,
+                      stats.bp, canned_replies.bp):
         app.register_blueprint(blueprint, url_prefix="/v1")
     _register_request_context(app)
     _register_errors(app)

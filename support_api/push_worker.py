@@ -17,6 +17,7 @@ from flask import Flask
 from support_api.config import Settings
 from support_api.lib.db import Database
 from support_api.lib.presence import REFRESH_SECONDS, Presence
+from support_api.lib.runtime import Runtime
 from support_api.lib.push_sender import PushSender, make_sender
 from support_api.services.push_delivery import (
     CLAIM_BATCH,
@@ -74,15 +75,17 @@ class PushWorker:
 
 def start_embedded(app: Flask) -> None:
     """Background tasks of a server process: the sender loop (unless SUPPORT_API_PUSH_EMBEDDED
-    is false) and, with Redis, the refresh of this process's presence entries."""
+    is false), the inactivity sweep (services/auto_close.py; unless SUPPORT_API_AUTO_CLOSE_SECONDS
+    is 0) and, with Redis, the refresh of this process's presence entries."""
     from support_api.app import socketio_of
-    from support_api.lib.runtime import Runtime
 
     rt: Runtime = app.extensions["support_api"]
     socketio = socketio_of(app)
     if rt.settings.push.embedded:
         worker = PushWorker(rt.settings, rt.db, make_sender(rt.settings.push), rt.presence, sleep=socketio.sleep)
         socketio.start_background_task(worker.run_forever)
+    if rt.settings.routing.auto_close_seconds:
+        socketio.start_background_task(_auto_close_loop, rt, socketio.sleep)
     if rt.settings.redis_url:
         def refresh_presence() -> None:
             while True:
@@ -90,3 +93,16 @@ def start_embedded(app: Flask) -> None:
                 rt.presence.refresh()
 
         socketio.start_background_task(refresh_presence)
+
+
+def _auto_close_loop(rt: Runtime, sleep: Callable[[float], None]) -> None:
+    from support_api.services.auto_close import sweep
+
+    while True:
+        sleep(rt.settings.routing.auto_close_interval_seconds)
+        try:
+            closed = sweep(rt)
+            if closed:
+                log.info("auto-close: closed %d quiet chat(s)", len(closed))
+        except Exception as exc:  # noqa: BLE001 - the database may be restarting: keep going
+            log.warning("auto-close: a sweep failed (%s: %s); trying again later", type(exc).__name__, exc)

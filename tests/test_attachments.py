@@ -89,7 +89,8 @@ def test_claimed_attachment_is_seen_by_the_session_only(api: Api, user: str, oth
     assert api.get(f"/attachments/{attachment['id']}", outsider).status_code == 404
     assert api.get(f"/attachments/{attachment['id']}", other_user).status_code == 404
     history = api.get(f"/sessions/{active}/messages", operator).get_json()["items"]
-    assert history[0]["attachments"][0]["sha256"] == attachment["sha256"]
+    assert (history[0]["sender"]["type"], history[0]["attachments"]) == ("system", [])  # the claim's "joined"
+    assert history[1]["attachments"][0]["sha256"] == attachment["sha256"]
 
 
 def test_claim_rules(api: Api, user: str, other_user: str, active: str, open_session: OpenSession) -> None:
@@ -113,7 +114,7 @@ def test_claim_rules(api: Api, user: str, other_user: str, active: str, open_ses
     too_many = [upload(api, user, images.png()).get_json()["id"] for _ in range(6)]
     response = api.post(path, user, json={"client_msg_id": "d", "attachment_ids": too_many})
     assert response.status_code == 422
-    assert api.get(f"/sessions/{active}", user).get_json()["last_seq"] == 1
+    assert api.get(f"/sessions/{active}", user).get_json()["last_seq"] == 2  # the claim's "joined", then "a"
     blank = api.post(path, user, json={"client_msg_id": "e", "body": " ", "attachment_ids": []})
     assert blank.status_code == 422
 

@@ -70,7 +70,7 @@ def test_recovery_phrase_is_refused_in_the_users_language_and_leaves_no_trace(
     error = refused.get_json()["error"]
     assert error["code"] == "sensitive_content" and error["details"] == {"kind": "mnemonic"}
     assert "リカバリーフレーズ" in error["message"] and "新しいウォレット" in error["message"]
-    assert api.get(f"/sessions/{active}", user).get_json()["last_seq"] == 0
+    assert api.get(f"/sessions/{active}", user).get_json()["last_seq"] == 1  # only the claim's "joined"
     words = phrase.split("\u3000")
     stored = database_text(app)
     logged = "\n".join(record.getMessage() + json.dumps(record.__dict__, default=str) for record in caplog.records)

@@ -24,17 +24,20 @@ def send(api: Api, token: str, sid: str, body: str, cid: str) -> Any:
 
 
 def test_seq_increments_and_retry_returns_original(api: Api, user: str, operator: str, active: str) -> None:
+    # The claim said so in the chat: seq 1 is the system's "joined" message.
+    (joined,) = api.get(f"/sessions/{active}/messages", user).get_json()["items"]
+    assert (joined["seq"], joined["sender"]["type"], joined["body"]) == (1, "system", "Sato が対応します")
     first = send(api, user, active, "出金が遅れています", "u-1")
     reply = send(api, operator, active, "Checking now", "o-1")
     retry = send(api, user, active, "出金が遅れています", "u-1")
     assert (first.status_code, reply.status_code, retry.status_code) == (201, 201, 200)
-    assert (first.get_json()["seq"], reply.get_json()["seq"]) == (1, 2)
+    assert (first.get_json()["seq"], reply.get_json()["seq"]) == (2, 3)
     assert retry.get_json() == first.get_json()
     assert reply.get_json()["sender"] == {"type": "operator", "id": "op-1", "name": "Sato"}
     # The same client_msg_id from the other participant is a different message.
     other = send(api, operator, active, "again", "u-1")
-    assert other.status_code == 201 and other.get_json()["seq"] == 3
-    assert api.get(f"/sessions/{active}", user).get_json()["last_seq"] == 3
+    assert other.status_code == 201 and other.get_json()["seq"] == 4
+    assert api.get(f"/sessions/{active}", user).get_json()["last_seq"] == 4
 
 
 def test_operator_must_hold_the_session(api: Api, operator: str, open_session: OpenSession) -> None:
@@ -46,16 +49,18 @@ def test_operator_must_hold_the_session(api: Api, operator: str, open_session: O
 
 
 def test_history_paging(api: Api, user: str, active: str) -> None:
-    for i in range(1, 8):
+    # seq 1 is the claim's "joined" message; the user's lines are seq 2..8.
+    for i in range(2, 9):
         assert send(api, user, active, f"line {i}", f"c{i}").status_code == 201
     page = api.get(f"/sessions/{active}/messages?limit=3", user).get_json()
-    assert [m["seq"] for m in page["items"]] == [1, 2, 3] and page["has_more"] and page["last_seq"] == 7
-    page = api.get(f"/sessions/{active}/messages?after_seq=5", user).get_json()
-    assert [m["seq"] for m in page["items"]] == [6, 7] and not page["has_more"]
-    page = api.get(f"/sessions/{active}/messages?before_seq=7&limit=2", user).get_json()
-    assert [m["seq"] for m in page["items"]] == [5, 6] and page["has_more"]
-    page = api.get(f"/sessions/{active}/messages?after_seq=2&before_seq=5", user).get_json()
-    assert [m["seq"] for m in page["items"]] == [3, 4]
+    assert [m["seq"] for m in page["items"]] == [1, 2, 3] and page["has_more"] and page["last_seq"] == 8
+    assert [m["sender"]["type"] for m in page["items"]] == ["system", "user", "user"]
+    page = api.get(f"/sessions/{active}/messages?after_seq=6", user).get_json()
+    assert [m["seq"] for m in page["items"]] == [7, 8] and not page["has_more"]
+    page = api.get(f"/sessions/{active}/messages?before_seq=8&limit=2", user).get_json()
+    assert [m["seq"] for m in page["items"]] == [6, 7] and page["has_more"]
+    page = api.get(f"/sessions/{active}/messages?after_seq=3&before_seq=6", user).get_json()
+    assert [m["seq"] for m in page["items"]] == [4, 5]
     for query in ("limit=0", "limit=201", "after_seq=-1", "before_seq=0", "after_seq=99999999999", "after_seq=a"):
         assert api.get(f"/sessions/{active}/messages?{query}", user).status_code == 422, query
 

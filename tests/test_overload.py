@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import pytest
+from flask import Flask
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from support_api.services import messages
 from tests.conftest import Api
 
 
@@ -16,13 +16,16 @@ def _saturated(*_: Any, **__: Any) -> Any:
     raise PoolTimeout("QueuePool limit of size 10 overflow 20 reached, connection timed out, timeout 5.00")
 
 
-def test_pool_timeout_is_503_overloaded(api: Api, user: str, open_session: Callable[..., dict[str, Any]],
+def test_pool_timeout_is_503_overloaded(app: Flask, api: Api, user: str, open_session: Callable[..., dict[str, Any]],
                                         socket_client: Callable[[str | None], Any],
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     sid = open_session()["id"]
     socket = socket_client(user)
-    monkeypatch.setattr(messages, "visible_session_id", _saturated)
-    monkeypatch.setattr(messages, "find_by_client_msg_id", _saturated)
+    # Every way into the database (the send fast path's connection, ORM reads and writes)
+    # times out waiting for the pool, as it does when every connection is busy.
+    db = app.extensions["support_api"].db
+    for entry in ("write_connection", "write", "read"):
+        monkeypatch.setattr(db, entry, _saturated)
     response = api.post(f"/sessions/{sid}/messages", user, json={"client_msg_id": "c1", "body": "hello"})
     assert response.status_code == 503 and response.headers["Retry-After"] == "1"
     assert response.get_json()["error"] == {"code": "overloaded", "message": "The server is busy; retry shortly",

@@ -50,13 +50,14 @@ def test_operator_reply_to_an_away_user_is_one_localised_push(api: Any, app: Fla
     assert send.path == f"/v1/projects/{PROJECT_ID}/messages:send"
     assert send.headers["authorization"] == f"Bearer {ACCESS_TOKEN}"
     assert send.target == PHONE
-    assert send.data == {"type": "message", "session_id": chat["id"], "message_id": reply["id"], "seq": "2"}
+    # seq 1 is the user's first message, 2 the claim's "joined" (never pushed), 3 the reply.
+    assert send.data == {"type": "message", "session_id": chat["id"], "message_id": reply["id"], "seq": "3"}
     assert send.message["notification"] == {"title": "サポートから返信があります",
                                             "body": "アプリを開いてメッセージをご確認ください。"}
     apns = send.message["apns"]
     assert apns["headers"]["apns-collapse-id"] == chat["id"]
     assert apns["payload"]["aps"]["thread-id"] == chat["id"]
-    assert apns["payload"]["aps"]["badge"] == 1  # the reply is the user's one unread message
+    assert apns["payload"]["aps"]["badge"] == 2  # the claim's "joined" and the reply are unread
     # Lock screens are public: nothing of what was written leaves in the payload by default.
     assert "1234" not in json.dumps(send.message, ensure_ascii=False)
     assert [r.status for r in rows(app)] == [PushStatus.SENT.value]
@@ -79,7 +80,8 @@ def test_android_and_english_payload(api: Any, user: str, operator: str, chat: d
         assert android["collapse_key"] == chat["id"]
         assert android["notification"]["tag"] == chat["id"]  # one chat stacks as one notification
         assert "apns" not in send.message
-    assert sorted(s.message["android"]["notification"]["notification_count"] for s in fcm.sends) == [2, 2]
+    # Both replies are pushed (the claim's "joined" is not), and all three are unread.
+    assert sorted(s.message["android"]["notification"]["notification_count"] for s in fcm.sends) == [3, 3]
 
 
 def test_no_push_while_the_user_is_in_the_session_room(api: Any, app: Flask, user: str, operator: str,
@@ -265,7 +267,7 @@ def test_the_assigned_operator_hears_of_user_messages_when_away(api: Any, app: F
     [send] = fcm.sends
     assert send.target == OP_PHONE
     assert send.message["notification"]["title"] == "お客様から新しいメッセージ"
-    assert send.data["type"] == "message" and send.data["seq"] == "2"
+    assert send.data["type"] == "message" and send.data["seq"] == "3"  # after the claim's "joined" (2)
 
     sock = socket_client(operator)
     assert sock.emit("session:join", {"session_id": chat["id"]}, callback=True)["ok"] is True
@@ -283,13 +285,13 @@ def test_reading_clears_the_notification_on_every_device(api: Any, app: Flask, u
     worker.drain()
     assert len(fcm.sends) == 2
 
-    assert api.post(f"/sessions/{chat['id']}/read", user, json={"seq": 2}).status_code == 200
+    assert api.post(f"/sessions/{chat['id']}/read", user, json={"seq": 3}).status_code == 200  # 2 is the "joined"
     worker.drain()
 
     silent = fcm.sends[2:]
     assert sorted(s.target for s in silent) == sorted([PHONE, TABLET])
     for send in silent:
-        assert send.data == {"type": "read", "session_id": chat["id"], "message_id": "", "seq": "2", "unread": "0"}
+        assert send.data == {"type": "read", "session_id": chat["id"], "message_id": "", "seq": "3", "unread": "0"}
         assert "notification" not in send.message
     ios = next(s for s in silent if s.target == PHONE).message["apns"]
     assert ios["headers"]["apns-push-type"] == "background"
@@ -298,7 +300,7 @@ def test_reading_clears_the_notification_on_every_device(api: Any, app: Flask, u
     assert "notification" not in android
 
     # Reading again, or reading what was never pushed, sends nothing.
-    api.post(f"/sessions/{chat['id']}/read", user, json={"seq": 2})
+    api.post(f"/sessions/{chat['id']}/read", user, json={"seq": 3})
     worker.drain()
     assert len(fcm.sends) == 4
 

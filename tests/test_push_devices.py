@@ -129,12 +129,13 @@ def test_admin_lists_pending_and_failed_rows(api: Any, app: Flask, user: str, op
     page = first.get_json()
     assert len(page["items"]) == 2 and page["next_cursor"]
     item = page["items"][0]
-    assert item["status"] == "pending" and item["kind"] == "message" and item["seq"] == 3
+    # The replies are seq 2..4 (1 is the claim's "joined", never pushed), newest first.
+    assert item["status"] == "pending" and item["kind"] == "message" and item["seq"] == 4
     assert item["recipient"] == {"type": "user", "id": "user-1"}
     assert item["device"]["platform"] == "ios" and item["device"]["token_hint"] == f"…{TOKEN[-6:]}"
     assert TOKEN not in first.get_data(as_text=True)
     rest = api.get(f"/admin/push/outbox?limit=2&cursor={page['next_cursor']}", admin).get_json()
-    assert [i["seq"] for i in rest["items"]] == [1] and rest["next_cursor"] is None
+    assert [i["seq"] for i in rest["items"]] == [2] and rest["next_cursor"] is None
 
     assert api.get("/admin/push/outbox?status=failed", admin).get_json() == {"items": [], "next_cursor": None}
     assert api.get("/admin/push/outbox?status=sent", admin).status_code == 422
@@ -152,7 +153,7 @@ def test_admin_metrics_count_outcomes(api: Any, app: Flask, user: str, operator:
     api.post(f"/sessions/{chat['id']}/claim", operator)
     api.post(f"/sessions/{chat['id']}/messages", operator, json={"client_msg_id": "r1", "body": "hi"})
     api.post(f"/sessions/{chat['id']}/messages", operator, json={"client_msg_id": "r2", "body": "hi"})
-    api.post(f"/sessions/{chat['id']}/read", user, json={"seq": 1})  # the first reply is read: skipped
+    api.post(f"/sessions/{chat['id']}/read", user, json={"seq": 2})  # the first reply (after "joined") is read: skipped
 
     before = api.get("/admin/push/metrics", admin).get_json()
     assert (before["pending"], before["sent"], before["devices"]) == (2, 0, 1)

@@ -144,6 +144,10 @@ def test_nobody_online_or_auto_assignment_off_leaves_the_queue_to_claims(make_ap
     claimed = auto.post(f"/sessions/{third['id']}/claim", away).get_json()
     assert claimed["status"] == "active" and claimed["queue_position"] is None
     assert claimed["estimated_wait_seconds"] is None
+    # A manual claim says so in the chat, like an auto-assignment.
+    assert claimed["last_seq"] == 1
+    assert [(m["seq"], m["sender"]["type"], m["body"]) for m in _messages(auto, user, third["id"])] == [
+        (1, "system", "Away joined")]
 
 
 def test_an_operator_coming_online_takes_the_oldest_waiting_chats(api: Api) -> None:
@@ -296,9 +300,10 @@ def test_concurrent_claims_and_assignments_never_give_a_chat_twice(make_api: Mak
     assert len(held["op-a"]) <= 3 and len(held["op-b"]) <= 3
     assert sorted(sid for sid, status in claims.items() if status == 200) == sorted(held["op-c"])
     assert all(status in (200, 409) for status in claims.values())
-    # Each auto-assigned chat was announced exactly once, each claimed one never.
-    assert sorted(sid for sid, _ in joins) == sorted(held["op-a"] + held["op-b"])
-    assert all(row.last_seq == (1 if row.operator_id != "op-c" else 0) for row in rows.values())
+    # Each chat was announced exactly once, by whoever took it (auto-assigned or claimed).
+    names = {"op-a": "OP-A", "op-b": "OP-B", "op-c": "C"}
+    assert sorted(joins) == sorted((sid, f"{names[row.operator_id]} joined") for sid, row in rows.items())
+    assert all(row.last_seq == 1 for row in rows.values())
 
 
 def test_reopened_chat_joins_the_end_of_the_queue_and_a_freed_operator_takes_it(make_api: MakeApi) -> None:

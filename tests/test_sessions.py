@@ -154,6 +154,7 @@ def test_close_and_reopen_keep_history(api: Api, user: str, operator: str, open_
     reopened = api.post(f"/sessions/{sid}/reopen", user).get_json()
     assert (reopened["status"], reopened["operator"], reopened["closed_at"]) == ("waiting", None, None)
     sent = api.post(f"/sessions/{sid}/messages", user, json={"client_msg_id": "b", "body": "still there?"})
-    assert sent.status_code == 201 and sent.get_json()["seq"] == 2
+    assert sent.status_code == 201 and sent.get_json()["seq"] == 3
     history = api.get(f"/sessions/{sid}/messages", user).get_json()["items"]
-    assert [m["body"] for m in history] == ["help", "still there?"]
+    assert [m["body"] for m in history] == ["help", "Sato が対応します", "still there?"]
+    assert [m["sender"]["type"] for m in history] == ["user", "system", "user"]

@@ -27,14 +27,15 @@ def test_join_send_and_receive(api: Api, user: str, operator: str, open_session:
     api.post(f"/sessions/{sid}/claim", operator)
     user_socket, op_socket = socket_client(user), socket_client(operator)
     joined = user_socket.emit("session:join", {"session_id": sid, "after_seq": 0}, callback=True)
-    assert joined["ok"] and [m["seq"] for m in joined["messages"]] == [1] and joined["has_more"] is False
+    assert joined["ok"] and [m["seq"] for m in joined["messages"]] == [1, 2] and joined["has_more"] is False
+    assert (joined["messages"][1]["sender"]["type"], joined["messages"][1]["body"]) == ("system", "Sato が対応します")
     assert joined["session"]["status"] == "active"
     assert op_socket.emit("session:join", {"session_id": sid}, callback=True)["ok"]
     user_socket.get_received()
     op_socket.get_received()
 
     ack = op_socket.emit("message:send", {"session_id": sid, "client_msg_id": "o1", "body": "確認します"}, callback=True)
-    assert ack["ok"] and ack["duplicate"] is False and ack["message"]["seq"] == 2
+    assert ack["ok"] and ack["duplicate"] is False and ack["message"]["seq"] == 3
     delivered = _events(user_socket, "message:new")
     assert [m["id"] for m in delivered] == [ack["message"]["id"]]
     assert _events(op_socket, "message:new") == []  # the sender has its ack
@@ -74,9 +75,13 @@ def test_status_changes_reach_user_and_department(api: Api, user: str, operator:
     assert [s["status"] for s in _events(op_socket, "session:updated")] == ["waiting"]
     assert _events(outsider, "session:updated") == []
     api.post(f"/sessions/{sid}/claim", operator)
-    updates = _events(user_socket, "session:updated")
+    received = user_socket.get_received()
+    updates = [e["args"][0] for e in received if e["name"] == "session:updated"]
     assert [u["status"] for u in updates] == ["waiting", "active"]
     assert updates[-1]["operator"] == {"id": "op-1", "name": "Sato"} and "unread_count" not in updates[-1]
+    # The claim's "joined" message reaches the user's sockets as well.
+    [joined] = [e["args"][0] for e in received if e["name"] == "message:new"]
+    assert (joined["seq"], joined["sender"]["type"], joined["body"]) == (1, "system", "Sato が対応します")
 
 
 def test_read_over_socket_reaches_other_devices(api: Api, user: str, operator: str, open_session: OpenSession,
@@ -86,9 +91,10 @@ def test_read_over_socket_reaches_other_devices(api: Api, user: str, operator: s
     api.post(f"/sessions/{sid}/messages", operator, json={"client_msg_id": "o1", "body": "hi"})
     phone, tablet = socket_client(user), socket_client(user)
     tablet.get_received()
-    ack = phone.emit("session:read", {"session_id": sid, "seq": 1}, callback=True)
+    # seq 1 is the claim's "joined", 2 the reply: reading the reply reads both.
+    ack = phone.emit("session:read", {"session_id": sid, "seq": 2}, callback=True)
     assert ack == {"ok": True, "session_id": sid, "reader": {"type": "user", "id": "user-1"},
-                   "last_read_seq": 1, "unread_count": 0}
+                   "last_read_seq": 2, "unread_count": 0}
     assert _events(tablet, "session:read") == [{"session_id": sid, "reader": {"type": "user", "id": "user-1"},
-                                                "last_read_seq": 1}]
+                                                "last_read_seq": 2}]
     assert api.get("/me/unread", user).get_json() == {"sessions": 0, "messages": 0}

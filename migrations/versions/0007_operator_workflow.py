@@ -56,12 +56,18 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('rating_comment', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('rated_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_chat_sessions_status_updated', ['status', 'updated_at'], unique=False)
+        batch_op.create_index('ix_chat_sessions_created_at', ['created_at'], unique=False)
+        batch_op.create_index('ix_chat_sessions_closed_at', ['closed_at'], unique=False)
+        batch_op.create_index('ix_chat_sessions_rated_at', ['rated_at'], unique=False)
     # Sessions taken before this revision: their last assignment is the best first one known.
     op.execute("UPDATE chat_sessions SET first_assigned_at = assigned_at WHERE assigned_at IS NOT NULL")
 
 
 def downgrade() -> None:
     with op.batch_alter_table('chat_sessions', schema=None) as batch_op:
+        batch_op.drop_index('ix_chat_sessions_rated_at')
+        batch_op.drop_index('ix_chat_sessions_closed_at')
+        batch_op.drop_index('ix_chat_sessions_created_at')
         batch_op.drop_index('ix_chat_sessions_status_updated')
         batch_op.drop_column('rated_at')
         batch_op.drop_column('rating_comment')

@@ -1,4 +1,4 @@
-"""Messages of a session, and the caller's read position in it."""
+"""Messages of a session, staff's internal notes in it, and the caller's read position."""
 
 from __future__ import annotations
 
@@ -8,19 +8,22 @@ from flask import Blueprint
 
 from support_api.api.common import current_principal, json_body, query_args
 from support_api.lib.access import get_session
+from support_api.lib.auth import Principal
 from support_api.lib.runtime import get_runtime
 from support_api.schemas.requests import (
     MessageCreateSchema,
     MessageListQuery,
+    NoteListQuery,
     ReadSchema,
 )
-from support_api.schemas.responses import dump_message
-from support_api.services import messages, queries, read_state
+from support_api.schemas.responses import dump_message, dump_note
+from support_api.services import messages, notes, queries, read_state
 
 bp = Blueprint("messages", __name__)
 
 _create = MessageCreateSchema()
 _list = MessageListQuery()
+_notes = NoteListQuery()
 _read = ReadSchema()
 
 
@@ -28,6 +31,8 @@ _read = ReadSchema()
 def send(session_id: str) -> tuple[dict[str, Any], int]:
     principal = current_principal()
     data = json_body(_create)
+    if data["visibility"] == "internal":
+        return _post_note(principal, session_id, data)
     result = messages.send_message(get_runtime(), principal, session_id, body=data["body"],
                                    client_msg_id=data["client_msg_id"], attachment_ids=data["attachment_ids"],
                                    confirm_sensitive=data["confirm_sensitive"])
@@ -35,6 +40,23 @@ def send(session_id: str) -> tuple[dict[str, Any], int]:
     if result.masked_kinds:
         body["masked_kinds"] = list(result.masked_kinds)
     return body, 201 if result.created else 200
+
+
+def _post_note(principal: Principal, session_id: str, data: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    result = notes.post_note(get_runtime(), principal, session_id, body=data["body"],
+                             client_msg_id=data["client_msg_id"], confirm_sensitive=data["confirm_sensitive"])
+    body = dump_note(result.note)
+    if result.masked_kinds:
+        body["masked_kinds"] = list(result.masked_kinds)
+    return body, 201 if result.created else 200
+
+
+@bp.get("/sessions/<session_id>/notes")
+def list_notes(session_id: str) -> dict[str, Any]:
+    args = query_args(_notes)
+    rows, has_more, last_note_seq = notes.list_notes(get_runtime(), current_principal(), session_id,
+                                                     after_seq=args["after_seq"], limit=args["limit"])
+    return {"items": [dump_note(row) for row in rows], "has_more": has_more, "last_note_seq": last_note_seq}
 
 
 @bp.get("/sessions/<session_id>/messages")

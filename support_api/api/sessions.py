@@ -1,4 +1,4 @@
-"""Chat sessions: open, list, view, claim, close, reopen."""
+"""Chat sessions: open, list, view, claim, close, reopen, transfer, rate."""
 
 from __future__ import annotations
 
@@ -12,14 +12,16 @@ from support_api.lib.auth import Role
 from support_api.lib.errors import ValidationFailed
 from support_api.lib.runtime import get_runtime
 from support_api.models import ChatSession, utcnow
-from support_api.schemas.requests import SessionCreateSchema, SessionListQuery
+from support_api.schemas.requests import RatingSchema, SessionCreateSchema, SessionListQuery, TransferSchema
 from support_api.schemas.responses import dump_message, dump_session
-from support_api.services import queries, queue, sessions
+from support_api.services import queries, queue, ratings, sessions, transfer
 
 bp = Blueprint("sessions", __name__)
 
 _create = SessionCreateSchema()
 _list = SessionListQuery()
+_transfer = TransferSchema()
+_rating = RatingSchema()
 
 
 def _with_unread(chat: ChatSession) -> dict[str, Any]:
@@ -83,3 +85,19 @@ def close(session_id: str) -> dict[str, Any]:
 @bp.post("/sessions/<session_id>/reopen")
 def reopen(session_id: str) -> dict[str, Any]:
     return _with_unread(sessions.reopen_session(get_runtime(), current_principal(), session_id))
+
+
+@bp.post("/sessions/<session_id>/transfer")
+def transfer_session(session_id: str) -> dict[str, Any]:
+    data = json_body(_transfer)
+    chat = transfer.transfer_session(get_runtime(), current_principal(), session_id, department=data.get("department"),
+                                     operator_id=data.get("operator_id"), note=data["note"])
+    return _with_unread(chat)
+
+
+@bp.post("/sessions/<session_id>/rating")
+def rate(session_id: str) -> tuple[dict[str, Any], int]:
+    data = json_body(_rating)
+    chat = ratings.rate_session(get_runtime(), current_principal(), session_id, score=data["score"],
+                                comment=data["comment"])
+    return _with_unread(chat), 201

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -75,6 +75,17 @@ class Database:
         try:
             with self._factory() as session, session.begin():
                 yield session
+        finally:
+            _want_immediate.reset(token)
+
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """`write()` without the ORM: a Core connection in one transaction (BEGIN IMMEDIATE on
+        SQLite), for the hot path of sending a message (services/messages.py)."""
+        token = _want_immediate.set(True)
+        try:
+            with self.engine.begin() as connection:
+                yield connection
         finally:
             _want_immediate.reset(token)
 

@@ -55,6 +55,15 @@ def message_audience(chat: ChatSession) -> list[str]:
     return rooms
 
 
+def staff_audience(chat: ChatSession) -> list[str]:
+    """Who receives an internal note: staff only — never the session room, which the user's
+    sockets join too. The department's operators and admins are everyone who may see it."""
+    rooms = [dept_room(chat.department), dept_room(ALL_DEPARTMENTS)]
+    if chat.operator_id:
+        rooms.append(staff_room(chat.operator_id))
+    return rooms
+
+
 class Events:
     def __init__(self, socketio: SocketIO) -> None:
         self._socketio = socketio

@@ -7,14 +7,9 @@ in the body instead of the generic line.
 
 from __future__ import annotations
 
-PREVIEW_CHARS = 80
+from support_api.lib.categories import category_name
 
-_CATEGORY = {
-    "ja": {"trading": "取引", "account": "アカウント", "funds": "入出金", "system_error": "システムエラー",
-           "security": "セキュリティ", "other": "その他"},
-    "en": {"trading": "trading", "account": "account", "funds": "deposits and withdrawals",
-           "system_error": "system error", "security": "security", "other": "other"},
-}
+PREVIEW_CHARS = 80
 
 _TEXT = {
     "ja": {
@@ -24,6 +19,8 @@ _TEXT = {
         "customer_body": "{category}のチャットにメッセージが届きました。",
         "waiting_title": "対応待ちのチャットがあります",
         "waiting_body": "{category}のお問い合わせがオペレーターを待っています。",
+        "transfer_title": "チャットが引き継がれました",
+        "transfer_body": "{category}のチャットがあなたの担当になりました。",
     },
     "en": {
         "reply_title": "Support replied",
@@ -32,6 +29,8 @@ _TEXT = {
         "customer_body": "A {category} chat has a new message.",
         "waiting_title": "A chat is waiting",
         "waiting_body": "A {category} chat is waiting for an operator.",
+        "transfer_title": "A chat was passed to you",
+        "transfer_body": "A {category} chat is now yours.",
     },
 }
 
@@ -53,11 +52,11 @@ def message_text(locale: str | None, recipient_type: str, category: str, body: s
     """Title and body of "someone wrote in your chat"."""
     lang = language(locale)
     text = _TEXT[lang]
-    category_name = _CATEGORY[lang].get(category, category)
+    name = category_name(lang, category)
     if recipient_type == "user":
         title, generic = text["reply_title"], text["reply_body"]
     else:
-        title, generic = text["customer_title"], text["customer_body"].format(category=category_name)
+        title, generic = text["customer_title"], text["customer_body"].format(category=name)
     shown = _preview(body) if preview == "truncated" else None
     return title, shown or generic
 
@@ -65,5 +64,11 @@ def message_text(locale: str | None, recipient_type: str, category: str, body: s
 def waiting_text(locale: str | None, category: str) -> tuple[str, str]:
     """Title and body of "a chat is waiting in your queue"."""
     lang = language(locale)
-    category_name = _CATEGORY[lang].get(category, category)
-    return _TEXT[lang]["waiting_title"], _TEXT[lang]["waiting_body"].format(category=category_name)
+    name = category_name(lang, category)
+    return _TEXT[lang]["waiting_title"], _TEXT[lang]["waiting_body"].format(category=name)
+
+
+def transfer_text(locale: str | None, category: str) -> tuple[str, str]:
+    """Title and body of "a colleague passed you a chat"."""
+    lang = language(locale)
+    return _TEXT[lang]["transfer_title"], _TEXT[lang]["transfer_body"].format(category=category_name(lang, category))

@@ -57,8 +57,12 @@ class ChatSession(Base):
         # The queue of a department (FIFO) and the recent assignments the wait estimate reads.
         Index("ix_chat_sessions_queue", "department", "status", "queued_at"),
         Index("ix_chat_sessions_dept_assigned", "department", "assigned_at"),
-        # The inactivity sweep (services/auto_close.py) and the supervisors' stats window.
+        # The inactivity sweep (services/auto_close.py).
         Index("ix_chat_sessions_status_updated", "status", "updated_at"),
+        # The supervisors' stats windows (services/stats.py): opened, closed, rated in a window.
+        Index("ix_chat_sessions_created_at", "created_at"),
+        Index("ix_chat_sessions_closed_at", "closed_at"),
+        Index("ix_chat_sessions_rated_at", "rated_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ses"))

@@ -20,6 +20,7 @@ class Platform(str, enum.Enum):
 class PushKind(str, enum.Enum):
     MESSAGE = "message"  # someone wrote in a chat the recipient takes part in
     WAITING = "waiting"  # a chat entered the queue of the operator's departments
+    TRANSFER = "transfer"  # a colleague passed a chat to the operator (services/transfer.py)
     READ = "read"  # silent: the recipient read the chat elsewhere; clear it and update the badge
 
 

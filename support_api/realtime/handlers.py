@@ -31,8 +31,8 @@ from support_api.schemas.requests import (
     SocketSessionRefSchema,
     SocketTypingSchema,
 )
-from support_api.schemas.responses import dump_message, dump_session
-from support_api.services import messages, queries, queue, read_state, routing
+from support_api.schemas.responses import dump_message, dump_note, dump_session
+from support_api.services import messages, notes, queries, queue, read_state, routing
 from support_api.services.authentication import authenticate
 
 
@@ -111,6 +111,14 @@ def on_leave(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
 
 @acked(SocketMessageSendSchema())
 def on_send(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
+    if data["visibility"] == "internal":
+        noted = notes.post_note(get_runtime(), principal, data["session_id"], body=data["body"],
+                                client_msg_id=data["client_msg_id"], confirm_sensitive=data["confirm_sensitive"],
+                                origin_sid=request.sid)  # type: ignore[attr-defined]
+        note_ack = {"message": dump_note(noted.note), "duplicate": not noted.created}
+        if noted.masked_kinds:
+            note_ack["masked_kinds"] = list(noted.masked_kinds)
+        return note_ack
     result = messages.send_message(get_runtime(), principal, data["session_id"], body=data["body"],
                                    client_msg_id=data["client_msg_id"], attachment_ids=data["attachment_ids"],
                                    confirm_sensitive=data["confirm_sensitive"],

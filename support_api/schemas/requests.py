@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from marshmallow import (
@@ -9,15 +10,17 @@ from marshmallow import (
     Schema,
     ValidationError,
     fields,
+    post_load,
     validate,
     validates_schema,
 )
 
-from support_api.models import Category, OperatorStatus, SessionStatus
+from support_api.models import Category, OperatorStatus, SessionStatus, utcnow
 from support_api.schemas.fields import (
     CleanString,
     JsonInteger,
     MessageBody,
+    Text,
     UtcDateTime,
 )
 
@@ -61,7 +64,8 @@ class MessageContentSchema(StrictSchema):
 
 
 class FirstMessageSchema(MessageContentSchema):
-    pass
+    # Accepted for symmetry with MessageCreate; an opening message is always the user's own.
+    visibility = fields.String(load_default="public", validate=validate.OneOf(["public"]))
 
 
 class SessionCreateSchema(StrictSchema):
@@ -71,7 +75,37 @@ class SessionCreateSchema(StrictSchema):
 
 
 class MessageCreateSchema(MessageContentSchema):
-    pass
+    # `internal`: a staff-only note (services/notes.py); users may only write `public`.
+    visibility = fields.String(load_default="public", validate=validate.OneOf(["public", "internal"]))
+
+    @validates_schema(skip_on_field_errors=True)
+    def _notes_are_text(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("visibility") == "internal" and data.get("attachment_ids"):
+            raise ValidationError("Internal notes carry text only.", field_name="attachment_ids")
+
+
+class NoteListQuery(StrictSchema):
+    after_seq = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_SEQ))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=200))
+
+
+class TransferSchema(StrictSchema):
+    """Exactly one destination: a department's queue, or a named operator (optionally with the
+    department the session moves to, which the operator must serve)."""
+
+    department = fields.String(validate=validate.OneOf([c.value for c in Category]))
+    operator_id = CleanString(validate=validate.Length(min=1, max=128))
+    note = MessageBody(load_default=None, allow_none=True)
+
+    @validates_schema(skip_on_field_errors=True)
+    def _has_destination(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("department") and not data.get("operator_id"):
+            raise ValidationError("Name a department or an operator_id.", field_name="department")
+
+
+class RatingSchema(StrictSchema):
+    score = JsonInteger(required=True, validate=validate.Range(min=1, max=5))
+    comment = Text(load_default=None, allow_none=True, validate=validate.Length(max=1000))
 
 
 class SocketMessageSendSchema(MessageCreateSchema):
@@ -130,3 +164,87 @@ class GuardStatsQuery(StrictSchema):
 
 class OperatorStatusSchema(StrictSchema):
     status = fields.String(required=True, validate=validate.OneOf([s.value for s in OperatorStatus]))
+
+
+class TranscriptQuery(StrictSchema):
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "text"]))
+    # Absent: the token's locale, then Accept-Language (lib/transcript_text.choose_language).
+    locale = fields.String(validate=validate.OneOf(["ja", "en"]))
+
+
+STATS_DEFAULT_WINDOW = timedelta(hours=24)
+STATS_MAX_WINDOW = timedelta(days=366)
+
+
+def _to_millisecond(moment: datetime) -> datetime:
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+class StatsQuery(StrictSchema):
+    """The supervisors' window `[since, until)` (services/stats.py). `until` defaults to now and
+    `since` to 24 h before `until`; both are cut to the millisecond, so the window the answer
+    echoes (API timestamps have milliseconds) is exactly the one counted."""
+
+    since = UtcDateTime()
+    until = UtcDateTime()
+    department = fields.String(validate=validate.OneOf([c.value for c in Category]))
+
+    @post_load
+    def _window(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        until = _to_millisecond(data.get("until") or utcnow())
+        try:
+            since = _to_millisecond(data.get("since") or until - STATS_DEFAULT_WINDOW)
+        except OverflowError as exc:  # until=0001-01-01T00:00:00Z has no day before it
+            raise ValidationError("Out of range for the default window; give since.", field_name="until") from exc
+        if since >= until:
+            raise ValidationError("Must be earlier than until.", field_name="since")
+        if until - since > STATS_MAX_WINDOW:
+            raise ValidationError("The window may span at most 366 days.", field_name="since")
+        return {**data, "since": since, "until": until}
+
+
+# A language tag such as ja, en or en-US (BCP 47's shape, not its registry); `_` counts as `-`.
+LOCALE_TAG = validate.Regexp(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{1,8})*\Z",
+                             error="Must be a locale such as ja, en or en-US.")
+CANNED_TITLE = [validate.Length(min=1, max=200)]
+CANNED_BODY = [validate.Length(min=1, max=4000)]
+CANNED_LOCALE = [validate.Length(max=35), LOCALE_TAG]
+CANNED_DEPARTMENT = validate.OneOf([c.value for c in Category])
+
+
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
+
+
+class CannedReplyCreateSchema(StrictSchema):
+    """A canned reply; services/canned_replies.py checks the body's placeholders. No locale or
+    department (or null): for every one."""
+
+    title = CleanString(required=True, validate=[*CANNED_TITLE, _not_blank])
+    body = Text(required=True, validate=[*CANNED_BODY, _not_blank])
+    locale = CleanString(load_default=None, allow_none=True, validate=CANNED_LOCALE)
+    department = fields.String(load_default=None, allow_none=True, validate=CANNED_DEPARTMENT)
+
+
+class CannedReplyUpdateSchema(StrictSchema):
+    """A partial update: only the fields sent change; null clears locale or department."""
+
+    title = CleanString(validate=[*CANNED_TITLE, _not_blank])
+    body = Text(validate=[*CANNED_BODY, _not_blank])
+    locale = CleanString(allow_none=True, validate=CANNED_LOCALE)
+    department = fields.String(allow_none=True, validate=CANNED_DEPARTMENT)
+
+    @validates_schema
+    def _changes_something(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("Give at least one of title, body, locale, department.")
+
+
+class CannedReplyListQuery(StrictSchema):
+    q = CleanString(validate=validate.Length(min=1, max=200))
+    locale = CleanString(validate=CANNED_LOCALE)
+    department = fields.String(validate=CANNED_DEPARTMENT)
+    session_id = CleanString(validate=SESSION_ID)
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = CleanString(validate=validate.Length(min=1, max=200))

@@ -4,10 +4,13 @@ the hot path of every message and needs no validation."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from support_api.lib.signing import UrlSigner
-from support_api.models import Attachment, AuditEntry, ChatSession, InternalNote, Message, Operator
+from support_api.models import Attachment, AuditEntry, CannedReply, ChatSession, InternalNote, Message, Operator
+
+if TYPE_CHECKING:
+    from support_api.services.stats import Durations, Metrics, Stats
 
 
 def iso(value: datetime | None) -> str | None:
@@ -34,6 +37,8 @@ def dump_session(chat: ChatSession, *, unread_count: int | None = None,
         "created_at": iso(chat.created_at),
         "updated_at": iso(chat.updated_at),
         "closed_at": iso(chat.closed_at),
+        "rating": ({"score": chat.rating_score, "comment": chat.rating_comment, "rated_at": iso(chat.rated_at)}
+                   if chat.rated_at else None),
     }
     if unread_count is not None:
         data["unread_count"] = unread_count
@@ -114,3 +119,47 @@ def dump_operator(operator: Operator, status: str, load: int, capacity: int) -> 
         "status_changed_at": iso(operator.status_changed_at),
         "last_assigned_at": iso(operator.last_assigned_at),
     }
+
+
+def _dump_durations(durations: Durations) -> dict[str, Any]:
+    return {"p50": durations.p50, "p90": durations.p90, "average": durations.average, "count": durations.count}
+
+
+def _dump_metrics(metrics: Metrics) -> dict[str, Any]:
+    return {
+        "sessions_opened": metrics.sessions_opened,
+        "sessions_closed": metrics.sessions_closed,
+        "wait_seconds": _dump_durations(metrics.wait_seconds),
+        "first_response_seconds": _dump_durations(metrics.first_response_seconds),
+        "resolution_seconds": _dump_durations(metrics.resolution_seconds),
+        "rating": {"average": metrics.rating.average, "count": metrics.rating.count},
+    }
+
+
+def dump_stats(stats: Stats) -> dict[str, Any]:
+    """SupervisorStats: the window, the totals, and one entry per department."""
+    return {
+        "since": iso(stats.since),
+        "until": iso(stats.until),
+        "generated_at": iso(stats.generated_at),
+        "totals": _dump_metrics(stats.totals),
+        "departments": [{"department": name, **_dump_metrics(metrics)} for name, metrics in stats.departments],
+    }
+
+
+def dump_canned_reply(reply: CannedReply, rendered: str | None = None) -> dict[str, Any]:
+    """A CannedReply; `rendered` (its body filled from a session) only when the caller named one."""
+    data: dict[str, Any] = {
+        "id": reply.id,
+        "title": reply.title,
+        "body": reply.body,
+        "locale": reply.locale,
+        "department": reply.department,
+        "created_by": reply.created_by,
+        "updated_by": reply.updated_by,
+        "created_at": iso(reply.created_at),
+        "updated_at": iso(reply.updated_at),
+    }
+    if rendered is not None:
+        data["rendered"] = rendered
+    return data

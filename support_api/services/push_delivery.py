@@ -42,7 +42,7 @@ from support_api.lib.push_sender import (
     SendResult,
     token_hint,
 )
-from support_api.lib.push_text import message_text, waiting_text
+from support_api.lib.push_text import message_text, transfer_text, waiting_text
 from support_api.models import (
     ChatSession,
     Device,
@@ -166,6 +166,10 @@ def _skip_reason(row: PushOutbox, chat: ChatSession, read_seq: int, presence: Pr
         if chat.status != SessionStatus.WAITING.value:
             return "no_longer_waiting"
         return None if on_duty(row.recipient_id) else "off_duty"
+    if row.kind == PushKind.TRANSFER.value:
+        if chat.operator_id != row.recipient_id or chat.status != SessionStatus.ACTIVE.value:
+            return "not_assigned"  # passed on again, or closed, before it was due
+        return None if on_duty(row.recipient_id) else "off_duty"
     if row.recipient_type == "operator":
         if chat.operator_id != row.recipient_id:
             return "not_assigned"
@@ -187,6 +191,8 @@ def _note(row: PushOutbox, device: Device, chat: ChatSession, ctx: _Context, set
                         data={**data, "unread": str(badge)})
     if row.kind == PushKind.WAITING.value:
         title, body = waiting_text(device.locale, chat.category)
+    elif row.kind == PushKind.TRANSFER.value:
+        title, body = transfer_text(device.locale, chat.department)
     else:
         title, body = message_text(device.locale, row.recipient_type, chat.category, message.body if message else "",
                                    settings.push.preview)

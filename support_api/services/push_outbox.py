@@ -8,16 +8,17 @@ after the commit. Whether it is actually sent is decided when it is due
 Who is queued:
 - an operator's (or system/bot) message → every device of the session's user;
 - a user's message in an assigned session → every device of the assigned operator;
-- a chat that starts waiting (opened or reopened) → every operator device whose
-  departments include the chat's (or that names none). Whether the operator is on duty (not
-  `offline`, services/operators.py) is decided when the row is due.
+- a chat that starts waiting (opened, reopened or transferred to a department) → every
+  operator device whose departments include the chat's (or that names none). Whether the
+  operator is on duty (not `offline`, services/operators.py) is decided when the row is due;
+- a chat transferred to a named operator → every device of that operator.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
 from support_api.config import Settings
@@ -35,44 +36,65 @@ from support_api.models import (
 )
 
 
-def _queue(db: Session, devices: list[Device], kind: PushKind, chat: ChatSession, *, message_id: str | None,
+# A Session (the ORM paths) or a Connection (the send fast path, services/messages.py): every
+# statement here is Core, so it runs on either, inside the caller's transaction.
+Db = Session | Connection
+
+_DEVICES_OF = (select(Device.id).where(Device.owner_type == bindparam("owner_type"),
+                                      Device.owner_id == bindparam("owner_id")).order_by(Device.id))
+
+
+def _queue(db: Db, device_ids: list[str], recipient_type: str, kind: PushKind, session_id: str, *,
+           recipient_id: str | None = None, recipients: dict[str, str] | None = None, message_id: str | None,
            seq: int, due_at: datetime) -> None:
+    """One pending row per device, in one executemany (through a Session, pending ORM rows
+    such as the message flush first, as the foreign key needs)."""
+    if not device_ids:
+        return
     now = utcnow()
-    for device in devices:
-        db.add(PushOutbox(
-            id=new_id("psh"), kind=kind.value, status=PushStatus.PENDING.value, device_id=device.id,
-            recipient_type=device.owner_type, recipient_id=device.owner_id, session_id=chat.id,
-            message_id=message_id, seq=seq, attempts=0, due_at=due_at, created_at=now, updated_at=now,
-        ))
+    db.execute(insert(PushOutbox.__table__), [{
+        "id": new_id("psh"), "kind": kind.value, "status": PushStatus.PENDING.value, "device_id": device_id,
+        "recipient_type": recipient_type,
+        "recipient_id": recipients[device_id] if recipients is not None else recipient_id,
+        "session_id": session_id, "message_id": message_id, "seq": seq, "attempts": 0, "due_at": due_at,
+        "claimed_until": None, "claim_id": None, "last_error": None, "created_at": now, "updated_at": now,
+    } for device_id in device_ids])
 
 
-def _devices_of(db: Session, owner_type: str, owner_id: str) -> list[Device]:
-    return list(db.execute(
-        select(Device).where(Device.owner_type == owner_type, Device.owner_id == owner_id).order_by(Device.id)
-    ).scalars())
+def _devices_of(db: Db, owner_type: str, owner_id: str) -> list[str]:
+    return list(db.execute(_DEVICES_OF, {"owner_type": owner_type, "owner_id": owner_id}).scalars())
 
 
 def _due(settings: Settings) -> datetime:
     return utcnow() + timedelta(seconds=settings.push.delay_seconds)
 
 
-def enqueue_message(db: Session, settings: Settings, chat: ChatSession, message: Message) -> None:
+def enqueue_message(db: Db, settings: Settings, chat: ChatSession, message: Message) -> None:
     """Queue "someone wrote" for the other side of `message`'s session."""
     if message.sender_type == SenderType.USER.value:
         if not chat.operator_id:
             return  # still in the queue: the operators heard of it when it started waiting
-        devices = _devices_of(db, "operator", chat.operator_id)
+        recipient_type, recipient_id = "operator", chat.operator_id
     else:
-        devices = _devices_of(db, "user", chat.user_id)
-    _queue(db, devices, PushKind.MESSAGE, chat, message_id=message.id, seq=message.seq, due_at=_due(settings))
+        recipient_type, recipient_id = "user", chat.user_id
+    _queue(db, _devices_of(db, recipient_type, recipient_id), recipient_type, PushKind.MESSAGE, chat.id,
+           recipient_id=recipient_id, message_id=message.id, seq=message.seq, due_at=_due(settings))
 
 
 def enqueue_waiting(db: Session, settings: Settings, chat: ChatSession, first_message_id: str | None) -> None:
     """Queue "a chat is waiting" for the operators of its department."""
     operators = db.execute(select(Device).where(Device.owner_role == "operator").order_by(Device.id)).scalars()
     # Departments are a short JSON list per device; filtering here keeps the query portable.
-    devices = [d for d in operators if not d.departments or chat.department in d.departments]
-    _queue(db, devices, PushKind.WAITING, chat, message_id=first_message_id, seq=chat.last_seq, due_at=_due(settings))
+    recipients = {d.id: d.owner_id for d in operators if not d.departments or chat.department in d.departments}
+    _queue(db, list(recipients), "operator", PushKind.WAITING, chat.id, recipients=recipients,
+           message_id=first_message_id, seq=chat.last_seq, due_at=_due(settings))
+
+
+def enqueue_transfer(db: Session, settings: Settings, chat: ChatSession) -> None:
+    """Queue "a chat was passed to you" for the operator who now holds `chat`."""
+    if chat.operator_id:
+        _queue(db, _devices_of(db, "operator", chat.operator_id), "operator", PushKind.TRANSFER, chat.id,
+               recipient_id=chat.operator_id, message_id=None, seq=chat.last_seq, due_at=_due(settings))
 
 
 def enqueue_read(db: Session, chat: ChatSession, reader_type: str, reader_id: str, new_seq: int) -> None:
@@ -100,5 +122,5 @@ def enqueue_read(db: Session, chat: ChatSession, reader_type: str, reader_id: st
     ).first()
     if pushed is None:
         return
-    _queue(db, _devices_of(db, reader_type, reader_id), PushKind.READ, chat, message_id=None, seq=new_seq,
-           due_at=utcnow())
+    _queue(db, _devices_of(db, reader_type, reader_id), reader_type, PushKind.READ, chat.id, recipient_id=reader_id,
+           message_id=None, seq=new_seq, due_at=utcnow())

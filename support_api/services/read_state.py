@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlalchemy import Insert, bindparam, case
+from sqlalchemy import Connection, Insert, bindparam, case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -38,10 +38,11 @@ def _advance_statement(dialect: str) -> Insert:
     )
 
 
-def advance_read(db: Session, session_id: str, reader_type: str, reader_id: str, seq: int) -> None:
+def advance_read(db: Session | Connection, session_id: str, reader_type: str, reader_id: str, seq: int) -> None:
     """Move a reader's position forward to `seq`; never backwards, safe under concurrency."""
-    # Through the session: pending inserts (the message) flush first, as the FK needs.
-    db.execute(_advance_statement(db.get_bind().dialect.name), {
+    # Through a session, pending inserts (the message) flush first, as the FK needs.
+    dialect = db.dialect if isinstance(db, Connection) else db.get_bind().dialect
+    db.execute(_advance_statement(dialect.name), {
         "session_id": session_id, "reader_type": reader_type, "reader_id": reader_id, "seq": seq, "now": utcnow()})
 
 

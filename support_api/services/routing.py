@@ -1,7 +1,7 @@
 """Routing: who takes a waiting chat, and keeping waiting users told where they stand.
 
 - **Take** (`take`): the one place a session becomes `active` with an operator — by a claim or
-  by auto-assignment — adding (for auto-assignments) the localised SYSTEM message
+  by auto-assignment — adding the localised SYSTEM message
   "{name} が対応します" / "{name} joined" in the same transaction.
 - **Auto-assignment** (`assign_in`, `drain`; `SUPPORT_API_AUTO_ASSIGN`): a waiting chat goes to
   the effectively ONLINE operator of its department (services/operators.py) with the fewest
@@ -54,7 +54,7 @@ DRAIN_BATCH = 50
 @dataclass(frozen=True)
 class Taken:
     chat: ChatSession
-    message: Message | None  # the SYSTEM "joined" message (auto-assignments only, see `take`)
+    message: Message  # the SYSTEM "joined" message (see `take`)
 
 
 def append_system_message(db: Session, chat: ChatSession, body: str, now: datetime) -> Message:
@@ -68,11 +68,10 @@ def append_system_message(db: Session, chat: ChatSession, body: str, now: dateti
     return message
 
 
-def take(db: Session, chat: ChatSession, operator_id: str, operator_name: str | None, now: datetime, *,
-         join_message: bool) -> Taken:
-    """Make the locked waiting `chat` active with this operator and, with `join_message`, say
-    so in the chat. Manual claims pass False for now: a join message renumbers every later
-    `seq` and unread count that clients and the existing suite rely on (issue 6, part A: open)."""
+def take(db: Session, chat: ChatSession, operator_id: str, operator_name: str | None, now: datetime) -> Taken:
+    """Make the locked waiting `chat` active with this operator and say so in the chat: the
+    user sees "{name} が対応します" / "{name} joined" whether a claim, an auto-assignment or a
+    transfer to a named operator brought them."""
     chat.status = SessionStatus.ACTIVE.value
     chat.operator_id = operator_id
     chat.operator_name = operator_name
@@ -82,8 +81,6 @@ def take(db: Session, chat: ChatSession, operator_id: str, operator_name: str | 
     row = db.execute(select(Operator).where(Operator.id == operator_id).with_for_update()).scalar_one_or_none()
     if row is not None:
         row.last_assigned_at = now
-    if not join_message:
-        return Taken(chat, None)
     message = append_system_message(db, chat, system_text.operator_joined(chat.user_locale, operator_name), now)
     # The operator caused it: it is not news to them (it is to the user).
     advance_read(db, chat.id, "operator", operator_id, message.seq)
@@ -115,15 +112,14 @@ def assign_in(db: Session, rt: Runtime, chat: ChatSession, now: datetime) -> Tak
         if operators.loads(db, [locked.id]).get(locked.id, 0) >= rt.settings.routing.operator_capacity:
             continue
         audit.record_system(db, "session.assigned", "session", chat.id, {"operator": locked.id})
-        return take(db, chat, locked.id, locked.name, now, join_message=True)
+        return take(db, chat, locked.id, locked.name, now)
     return None
 
 
 def announce(rt: Runtime, taken: Taken) -> None:
     """After commit: everyone who follows the chat sees it taken and the joined message."""
     rt.events.emit("session:updated", dump_session(taken.chat), status_audience(taken.chat))
-    if taken.message is not None:
-        rt.events.emit("message:new", dump_message(taken.message, rt.signer), message_audience(taken.chat))
+    rt.events.emit("message:new", dump_message(taken.message, rt.signer), message_audience(taken.chat))
 
 
 def publish_queue(rt: Runtime, department: str) -> None:

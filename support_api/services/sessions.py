@@ -125,7 +125,7 @@ def claim_session(rt: Runtime, principal: Principal, session_id: str) -> ChatSes
                            {"reason": "already_claimed", "operator": {"id": chat.operator_id, "name": chat.operator_name}})
         if chat.status == SessionStatus.CLOSED.value:
             raise Conflict("The session is closed", {"reason": "session_closed"})
-        taken = routing.take(db, chat, principal.id, principal.name, utcnow(), join_message=False)
+        taken = routing.take(db, chat, principal.id, principal.name, utcnow())
         audit.record(db, principal, "session.claimed", "session", chat.id)
     routing.announce(rt, taken)
     routing.publish_queue(rt, chat.department)

@@ -62,28 +62,31 @@ def test_two_users_one_operator_full_conversation(world: World) -> None:
     assert [m["id"] for m in a_join["messages"]] == [first["id"]] and a_join["has_more"] is False
     assert b_sock.join(b_id)["messages"] == []
 
-    # Claim: Alice's chat becomes active, and both sides hear it.
+    # Claim: Alice's chat becomes active, says so in a system message (seq 2), and both sides hear it.
     claimed = op.claim(a_id)
     assert claimed["status"] == "active" and claimed["operator"] == {"id": op.id, "name": op.name}
-    assert claimed["unread_count"] == 1
+    assert claimed["last_seq"] == 2
+    assert claimed["unread_count"] == 0  # the operator has read up to their own "joined"
     for sock in (a_sock, op_sock):
         update = sock.wait_for("session:updated", lambda s: s["id"] == a_id and s["status"] == "active")[0]
         assert update["operator"] == {"id": op.id, "name": op.name}
+        joined = sock.wait_for("message:new", lambda m: m["session_id"] == a_id and m["seq"] == 2)
+        assert [(m["sender"]["type"], m["body"]) for m in joined] == [("system", f"{op.name} joined")]
 
     op_join = op_sock.join(a_id)
-    assert op_join["session"]["status"] == "active" and [m["seq"] for m in op_join["messages"]] == [1]
+    assert op_join["session"]["status"] == "active" and [m["seq"] for m in op_join["messages"]] == [1, 2]
 
     # Operator → Alice over the socket.
     ack = op_sock.send(a_id, "Let me check your withdrawal", "op-reply-1")
     assert ack["ok"] is True and ack["duplicate"] is False
     reply = ack["message"]
     assert (reply["seq"], reply["sender"], reply["client_msg_id"]) == \
-        (2, {"type": "operator", "id": op.id, "name": op.name}, "op-reply-1")
+        (3, {"type": "operator", "id": op.id, "name": op.name}, "op-reply-1")
     assert a_sock.wait_for("message:new", lambda m: m["id"] == reply["id"]) == [reply]
 
     # Alice → operator over REST.
     answer = alice.post_message(a_id, "The address starts with bc1q", "alice-2")
-    assert (answer["seq"], answer["sender"]["type"], answer["sender"]["id"]) == (3, "user", alice.id)
+    assert (answer["seq"], answer["sender"]["type"], answer["sender"]["id"]) == (4, "user", alice.id)
     assert op_sock.wait_for("message:new", lambda m: m["id"] == answer["id"]) == [answer]
     # A REST send has no socket to skip: Alice's own socket (her other device) shows it too.
     assert a_sock.wait_for("message:new", lambda m: m["id"] == answer["id"]) == [answer]
@@ -108,7 +111,7 @@ def test_two_users_one_operator_full_conversation(world: World) -> None:
     response = op.api.post(f"/v1/sessions/{a_id}/close")
     assert response.status_code == 200
     closed = response.json()
-    assert closed["status"] == "closed" and closed["closed_at"] is not None and closed["last_seq"] == 3
+    assert closed["status"] == "closed" and closed["closed_at"] is not None and closed["last_seq"] == 4
     for sock in (a_sock, op_sock):
         update = sock.wait_for("session:updated", lambda s: s["id"] == a_id and s["status"] == "closed")[0]
         assert update["closed_at"] == closed["closed_at"]
@@ -125,7 +128,7 @@ def test_two_users_one_operator_full_conversation(world: World) -> None:
     assert [name for name, _ in security_sock.events] == ["session:updated", "message:new"]
 
     history = [m["seq"] for m in alice.history(a_id)]
-    assert history == [1, 2, 3]
+    assert history == [1, 2, 3, 4]
     assert [m["body"] for m in bob.history(b_id)] == ["Anyone there?"]
 
 

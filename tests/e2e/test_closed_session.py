@@ -14,14 +14,15 @@ def test_closed_session_refuses_messages_until_the_user_reopens_it(world: World)
     u_sock, o_sock = user.socket(label="user"), op.socket(label="op")
     u_sock.join(session_id)
     o_sock.join(session_id)
-    assert o_sock.send(session_id, "Please update to 5.2.0", "o-1")["message"]["seq"] == 2
+    # seq 2 is the claim's "joined".
+    assert o_sock.send(session_id, "Please update to 5.2.0", "o-1")["message"]["seq"] == 3
     sent_before = user.post_message(session_id, "Updated, works now", "m-2")
-    assert sent_before["seq"] == 3
+    assert sent_before["seq"] == 4
 
     response = user.api.post(f"/v1/sessions/{session_id}/close")
     assert response.status_code == 200
     closed = response.json()
-    assert closed["status"] == "closed" and closed["closed_at"] is not None and closed["last_seq"] == 3
+    assert closed["status"] == "closed" and closed["closed_at"] is not None and closed["last_seq"] == 4
     o_sock.wait_for("session:updated", lambda s: s["status"] == "closed")
     # Closing again changes nothing.
     response = op.api.post(f"/v1/sessions/{session_id}/close")
@@ -45,28 +46,33 @@ def test_closed_session_refuses_messages_until_the_user_reopens_it(world: World)
     assert response.status_code == 409 and response.json()["error"]["code"] == "conflict"
     response = op.api.post(f"/v1/sessions/{session_id}/reopen")
     assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
-    assert [m["seq"] for m in user.history(session_id)] == [1, 2, 3]
+    assert [m["seq"] for m in user.history(session_id)] == [1, 2, 3, 4]
 
     # The user reopens: back in the queue, without an operator, history kept.
     response = user.api.post(f"/v1/sessions/{session_id}/reopen")
     assert response.status_code == 200
     reopened = response.json()
     assert reopened["status"] == "waiting" and reopened["operator"] is None and reopened["closed_at"] is None
-    assert reopened["last_seq"] == 3 and reopened["id"] == session_id
+    assert reopened["last_seq"] == 4 and reopened["id"] == session_id
     assert reopened["client_context"] == {"app_version": "5.1.9", "error_code": "E-1042"}
     # The operator who held it hears that it left their hands.
     update = o_sock.wait_for("session:updated", lambda s: s["status"] == "waiting")[0]
     assert update["id"] == session_id and update["operator"] is None
     history = user.history(session_id)
-    assert [(m["seq"], m["client_msg_id"]) for m in history] == [(1, "m-1"), (2, "o-1"), (3, "m-2")]
+    assert [(m["seq"], m["sender"]["type"], m["client_msg_id"]) for m in history] == [
+        (1, "user", "m-1"), (2, "system", None), (3, "operator", "o-1"), (4, "user", "m-2")]
+    assert history[1]["body"] == f"{op.name} joined"
 
     # New messages continue the seq; the former operator must claim again before replying.
     ack = u_sock.send(session_id, "Actually, it crashed again", "m-3")
-    assert ack["ok"] is True and ack["message"]["seq"] == 4
+    assert ack["ok"] is True and ack["message"]["seq"] == 5
     refused = o_sock.send(session_id, "On it", "o-2")
     assert refused["ok"] is False and refused["error"]["code"] == "conflict"
     assert refused["error"]["details"]["reason"] == "not_assigned"
     assert op.claim(session_id)["status"] == "active"
-    assert o_sock.send(session_id, "On it", "o-2")["message"]["seq"] == 5
-    assert u_sock.wait_for("message:new", lambda m: m["client_msg_id"] == "o-2")[0]["seq"] == 5
-    assert [m["seq"] for m in user.history(session_id)] == [1, 2, 3, 4, 5]
+    # Claiming again says so again (seq 6).
+    rejoined = u_sock.wait_for("message:new", lambda m: m["seq"] == 6)
+    assert [(m["sender"]["type"], m["body"]) for m in rejoined] == [("system", f"{op.name} joined")]
+    assert o_sock.send(session_id, "On it", "o-2")["message"]["seq"] == 7
+    assert u_sock.wait_for("message:new", lambda m: m["client_msg_id"] == "o-2")[0]["seq"] == 7
+    assert [m["seq"] for m in user.history(session_id)] == [1, 2, 3, 4, 5, 6, 7]

@@ -1,5 +1,6 @@
 """Many senders write into one session at once, over sockets and REST: every message gets
-its own seq, the seqs are exactly 1..N, and every socket hears every message once."""
+its own seq, the seqs are exactly 2..N+1 (1 is the claim's "joined"), and every socket hears
+every message once."""
 
 from __future__ import annotations
 
@@ -123,20 +124,24 @@ def test_concurrent_senders_get_unique_gapless_seqs_and_every_socket_hears_each_
             sent.update({m["client_msg_id"]: m for m in per_thread})
     assert len(sent) == n
 
-    # The stored history: seq 1..N exactly once each, every client_msg_id once, as acked.
+    # The stored history: the claim's "joined" (seq 1), then seq 2..N+1 exactly once each,
+    # every client_msg_id once, as acked.
     history = user.history(session_id, page=37)
-    assert [m["seq"] for m in history] == list(range(1, n + 1))
+    assert [m["seq"] for m in history] == list(range(1, n + 2))
+    joined, history = history[0], history[1:]
+    assert (joined["sender"]["type"], joined["body"], joined["client_msg_id"]) == ("system", f"{op.name} joined", None)
     ids = Counter(m["client_msg_id"] for m in history)
     assert set(ids) == set(sent) and max(ids.values()) == 1
     assert {m["client_msg_id"]: m for m in history} == sent
     assert Counter(m["sender"]["type"] for m in history) == {"user": 2 * PER_SENDER, "operator": 2 * PER_SENDER}
     response = op.api.get(f"/v1/sessions/{session_id}")
-    assert response.status_code == 200 and response.json()["last_seq"] == n
+    assert response.status_code == 200 and response.json()["last_seq"] == n + 1
 
-    # Fan-out: a closing marker flushes every socket (each socket receives in order).
+    # Fan-out: a closing marker flushes every socket (each socket receives in order). The
+    # "joined" was sent before any socket connected.
     marker = op.post_message(session_id, "that is all", uid("marker"))
-    assert marker["seq"] == n + 1
-    everything = set(range(1, n + 2))
+    assert marker["seq"] == n + 2
+    everything = set(range(2, n + 3))
     expected = {
         # The passive device hears everything; a sending socket all but its own socket sends.
         watcher: everything,

@@ -32,4 +32,6 @@ def test_secrets_refused_and_numbers_masked_through_the_real_server(world: World
     delivered = op_sock.wait_for("message:new", lambda m: m["client_msg_id"] == "p3")[0]
     assert "1234567" not in delivered["body"] and "4567" in delivered["body"]
     assert [m["client_msg_id"] for m in op_sock.received("message:new")] == ["p3"]
-    assert [m["client_msg_id"] for m in user.history(session["id"])] == ["p3"]
+    # Stored: the claim's "joined", then only the masked message.
+    assert [(m["sender"]["type"], m["client_msg_id"]) for m in user.history(session["id"])] == [
+        ("system", None), ("user", "p3")]

@@ -23,10 +23,11 @@ def test_retried_sends_store_and_deliver_one_message(world: World) -> None:
     u_sock.join(session_id)
     o_sock.join(session_id)
 
-    # Socket, then the same socket again (the ack was lost on a flaky network).
+    # Socket, then the same socket again (the ack was lost on a flaky network). Seq 1 is the
+    # claim's "joined".
     first = u_sock.send(session_id, "deposit missing", "c-1")
     again = u_sock.send(session_id, "deposit missing", "c-1")
-    assert first["ok"] is True and first["duplicate"] is False and first["message"]["seq"] == 1
+    assert first["ok"] is True and first["duplicate"] is False and first["message"]["seq"] == 2
     assert again["ok"] is True and again["duplicate"] is True
     assert again["message"] == first["message"]
 
@@ -36,25 +37,25 @@ def test_retried_sends_store_and_deliver_one_message(world: World) -> None:
 
     # REST, then REST again: 201, then 200 with the same message.
     status, created = _post(user.api, session_id, "tx hash 0xabc", "c-2")
-    assert status == 201 and created["seq"] == 2
+    assert status == 201 and created["seq"] == 3
     status, repeated = _post(user.api, session_id, "tx hash 0xabc", "c-2")
     assert status == 200 and repeated == created
 
     # First over the socket, retried over REST (the app fell back to HTTP).
     via_socket = u_sock.send(session_id, "screenshot attached", "c-3")["message"]
-    assert via_socket["seq"] == 3
+    assert via_socket["seq"] == 4
     status, via_rest = _post(user.api, session_id, "screenshot attached", "c-3")
     assert status == 200 and via_rest == via_socket
 
     # First over REST, retried over the socket.
     status, rest_first = _post(user.api, session_id, "still waiting", "c-4")
-    assert status == 201 and rest_first["seq"] == 4
+    assert status == 201 and rest_first["seq"] == 5
     socket_retry = u_sock.send(session_id, "still waiting", "c-4")
     assert socket_retry["duplicate"] is True and socket_retry["message"] == rest_first
 
     # client_msg_id is the sender's own: the operator's "c-1" is a different message.
     op_c1 = o_sock.send(session_id, "hello", "c-1")
-    assert op_c1["duplicate"] is False and op_c1["message"]["seq"] == 5
+    assert op_c1["duplicate"] is False and op_c1["message"]["seq"] == 6
     assert op_c1["message"]["sender"]["type"] == "operator"
 
     # The operator heard each of the user's messages exactly once, even with the retries.
@@ -69,8 +70,9 @@ def test_retried_sends_store_and_deliver_one_message(world: World) -> None:
 
     history = user.history(session_id)
     assert [(m["seq"], m["client_msg_id"]) for m in history] == [
-        (1, "c-1"), (2, "c-2"), (3, "c-3"), (4, "c-4"), (5, "c-1"), (6, marker["client_msg_id"])]
-    assert history[0]["body"] == "deposit missing"
+        (1, None), (2, "c-1"), (3, "c-2"), (4, "c-3"), (5, "c-4"), (6, "c-1"), (7, marker["client_msg_id"])]
+    assert (history[0]["sender"]["type"], history[0]["body"]) == ("system", f"{op.name} joined")
+    assert history[1]["body"] == "deposit missing"
 
 
 def test_simultaneous_retries_of_one_send_store_one_message(world: World) -> None:
@@ -95,8 +97,8 @@ def test_simultaneous_retries_of_one_send_store_one_message(world: World) -> Non
         thread.join(30)
     assert len(results) == len(apis)
     assert sorted(status for status, _ in results) == [200] * (len(apis) - 1) + [201]
-    assert len({body["id"] for _, body in results}) == 1 and results[0][1]["seq"] == 1
-    assert [m["client_msg_id"] for m in user.history(session_id)] == ["dup-1"]
+    assert len({body["id"] for _, body in results}) == 1 and results[0][1]["seq"] == 2  # after the "joined"
+    assert [m["client_msg_id"] for m in user.history(session_id)] == [None, "dup-1"]
 
 
 def test_retried_open_returns_the_same_session(world: World) -> None:

@@ -79,21 +79,24 @@ def test_events_cross_processes_through_redis(world: World | None,
     assert o_sock.wait_for("session:updated", _in(session_id))[0]["status"] == "waiting"
     assert o_sock.wait_for("message:new", _in(session_id)) == [opened["first_message"]]
 
-    # Claimed on B: the user on A hears it.
+    # Claimed on B: the user on A hears it, and the claim's "joined" (seq 2) reaches both.
     op.claim(session_id)
     update = u_sock.wait_for("session:updated", lambda s: s["id"] == session_id and s["status"] == "active")[0]
     assert update["operator"]["id"] == op.id
+    for sock in (u_sock, o_sock):
+        joined = sock.wait_for("message:new", lambda m: m["session_id"] == session_id and m["seq"] == 2)
+        assert [(m["sender"]["type"], m["body"]) for m in joined] == [("system", f"{op.name} joined")]
     u_sock.join(session_id)
     o_sock.join(session_id)
 
     # User socket on A → operator socket on B.
     ack = u_sock.send(session_id, "Any news?", "u-1")
-    assert ack["ok"] is True and ack["message"]["seq"] == 2
+    assert ack["ok"] is True and ack["message"]["seq"] == 3
     assert o_sock.wait_for("message:new", lambda m: m["client_msg_id"] == "u-1") == [ack["message"]]
 
     # Operator socket on B → user socket on A.
     ack = o_sock.send(session_id, "It was released just now", "o-1")
-    assert ack["ok"] is True and ack["message"]["seq"] == 3
+    assert ack["ok"] is True and ack["message"]["seq"] == 4
     assert u_sock.wait_for("message:new", lambda m: m["client_msg_id"] == "o-1") == [ack["message"]]
 
     # The operator writes over REST to process A (another load-balanced request): their own
@@ -102,7 +105,7 @@ def test_events_cross_processes_through_redis(world: World | None,
                                                   json={"body": "Anything else?", "client_msg_id": "o-2"})
     assert response.status_code == 201
     stored = response.json()
-    assert stored["seq"] == 4
+    assert stored["seq"] == 5
     assert o_sock.wait_for("message:new", lambda m: m["client_msg_id"] == "o-2") == [stored]
     assert u_sock.wait_for("message:new", lambda m: m["client_msg_id"] == "o-2") == [stored]
 
@@ -110,9 +113,9 @@ def test_events_cross_processes_through_redis(world: World | None,
     assert u_sock.call("typing", {"session_id": session_id, "is_typing": True}) == {"ok": True}
     typing = o_sock.wait_for("typing")[0]
     assert typing["sender"] == {"type": "user", "id": user.id, "name": user.name} and typing["is_typing"] is True
-    assert o_sock.call("session:read", {"session_id": session_id, "seq": 4})["ok"] is True
+    assert o_sock.call("session:read", {"session_id": session_id, "seq": 5})["ok"] is True
     receipt = u_sock.wait_for("session:read", lambda e: e["reader"]["type"] == "operator")[0]
-    assert receipt == {"session_id": session_id, "reader": {"type": "operator", "id": op.id}, "last_read_seq": 4}
+    assert receipt == {"session_id": session_id, "reader": {"type": "operator", "id": op.id}, "last_read_seq": 5}
 
     # Each message reached each socket once, and no socket heard its own socket sends. A last
     # message stored on B flushes both sockets first.
@@ -120,10 +123,10 @@ def test_events_cross_processes_through_redis(world: World | None,
     for sock in (u_sock, o_sock):
         sock.wait_for("message:new", lambda m: m["id"] == marker["id"])
     heard_by_user = Counter(m["client_msg_id"] for m in u_sock.received("message:new", _in(session_id)))
-    # (The user's first message came over REST, so the user's socket got it too.)
-    assert heard_by_user == {opened["first_message"]["client_msg_id"]: 1, "o-1": 1, "o-2": 1, "o-3": 1}
+    # (The user's first message came over REST, so the user's socket got it too; None is the "joined".)
+    assert heard_by_user == {opened["first_message"]["client_msg_id"]: 1, None: 1, "o-1": 1, "o-2": 1, "o-3": 1}
     heard_by_op = Counter(m["client_msg_id"] for m in o_sock.received("message:new", _in(session_id)))
-    assert heard_by_op == {opened["first_message"]["client_msg_id"]: 1, "u-1": 1, "o-2": 1, "o-3": 1}
+    assert heard_by_op == {opened["first_message"]["client_msg_id"]: 1, None: 1, "u-1": 1, "o-2": 1, "o-3": 1}
     assert u_sock.received("typing") == []
 
     # Closed on A: the operator on B hears it.
@@ -136,4 +139,4 @@ def test_events_cross_processes_through_redis(world: World | None,
         history = world.api(user.token, server=server).get(f"/v1/sessions/{session_id}/messages")
         assert history.status_code == 200
         assert [(m["seq"], m["client_msg_id"]) for m in history.json()["items"]] == [
-            (1, opened["first_message"]["client_msg_id"]), (2, "u-1"), (3, "o-1"), (4, "o-2"), (5, "o-3")]
+            (1, opened["first_message"]["client_msg_id"]), (2, None), (3, "u-1"), (4, "o-1"), (5, "o-2"), (6, "o-3")]

@@ -110,12 +110,12 @@ def test_an_away_user_gets_exactly_one_push(server: ServerProcess, fcm: FakeFcm)
 
         [send] = fcm.wait_for(1, token)
         time.sleep(QUIET)
-        assert len(fcm.attempts(token)) == 1
-        assert send.data == {"type": "message", "session_id": chat["id"], "message_id": reply["id"], "seq": "2"}
+        assert len(fcm.attempts(token)) == 1  # the reply; the claim's "joined" (seq 2) is not pushed
+        assert send.data == {"type": "message", "session_id": chat["id"], "message_id": reply["id"], "seq": "3"}
         assert send.message["notification"]["title"] == "サポートから返信があります"
         assert "123-4567" not in str(send.message)
         assert send.message["apns"]["payload"]["aps"]["thread-id"] == chat["id"]
-        assert send.message["apns"]["payload"]["aps"]["badge"] == 1
+        assert send.message["apns"]["payload"]["aps"]["badge"] == 2  # the "joined" and the reply are unread
 
 
 def test_a_user_in_the_chat_is_not_pushed(server: ServerProcess, fcm: FakeFcm) -> None:
@@ -128,7 +128,7 @@ def test_a_user_in_the_chat_is_not_pushed(server: ServerProcess, fcm: FakeFcm) -
         sock.join(chat["id"])
 
         op.post_message(chat["id"], "見えていますか")
-        sock.wait_for("message:new", lambda m: m["seq"] == 2)
+        sock.wait_for("message:new", lambda m: m["seq"] == 3)  # 2 is the claim's "joined"
         time.sleep(QUIET)
         assert fcm.attempts(token) == []
 
@@ -136,7 +136,7 @@ def test_a_user_in_the_chat_is_not_pushed(server: ServerProcess, fcm: FakeFcm) -
         assert sock.call("session:leave", {"session_id": chat["id"]})["ok"] is True
         op.post_message(chat["id"], "もう一通")
         [send] = fcm.wait_for(1, token)
-        assert send.data["seq"] == "3"
+        assert send.data["seq"] == "4"
 
 
 def test_a_push_committed_before_sigkill_goes_out_after_restart(own_database_url: str, fcm: FakeFcm,

@@ -33,7 +33,7 @@ def test_resume_after_a_dropped_connection_gets_exactly_the_missed_messages(worl
         assert o_sock.send(session_id, f"before {i}")["ok"] is True
     seen = u_sock.wait_for("message:new", lambda m: m["session_id"] == session_id, count=2)
     k = max(m["seq"] for m in seen)
-    assert k == 3
+    assert k == 4  # after the first message and the claim's "joined"
 
     _drop(u_sock, how)
 
@@ -42,14 +42,14 @@ def test_resume_after_a_dropped_connection_gets_exactly_the_missed_messages(worl
         ack = o_sock.send(session_id, f"while you were away {i}", f"away-{i}")
         assert ack["ok"] is True
         missed.append(ack["message"])
-    assert [m["seq"] for m in missed] == [4, 5, 6, 7, 8]
+    assert [m["seq"] for m in missed] == [5, 6, 7, 8, 9]
 
     # The app reconnects (the same client object, as a Socket.IO client reconnects) and resumes.
     u_sock.connect()
     resumed = u_sock.join(session_id, after_seq=k)
     assert resumed["messages"] == missed
     assert resumed["has_more"] is False
-    assert resumed["session"]["last_seq"] == 8
+    assert resumed["session"]["last_seq"] == 9
 
     # The same gap read in pages of two: every message once, in order.
     paged, after = [], k
@@ -71,7 +71,8 @@ def test_resume_after_a_dropped_connection_gets_exactly_the_missed_messages(worl
     # A second device that was never connected catches up the same way from seq 0.
     tablet = user.socket(label="tablet")
     full = tablet.join(session_id, after_seq=0)["messages"]
-    assert [m["seq"] for m in full] == list(range(1, 11))
+    assert [m["seq"] for m in full] == list(range(1, 12))
+    assert (full[1]["sender"]["type"], full[1]["body"]) == ("system", f"{op.name} joined")
     assert full[k:k + 5] == missed
 
 
@@ -102,14 +103,16 @@ def test_joining_while_messages_flow_leaves_no_gap(world: World) -> None:
     finally:
         sender.join(60)
     assert not sender.is_alive() and len(acks) == total and all(ack["ok"] for ack in acks)
-    assert sorted(ack["message"]["seq"] for ack in acks) == list(range(1, total + 1))
+    # Seq 1 is the claim's "joined"; the burst follows it.
+    last = total + 1
+    assert sorted(ack["message"]["seq"] for ack in acks) == list(range(2, last + 1))
 
     for watcher, in_ack in zip(watchers, joined):
         assert in_ack == list(range(1, len(in_ack) + 1)), f"{watcher.name}: the join ack has a gap"
-        watcher.wait_for("message:new", lambda m: m["seq"] == total)
+        watcher.wait_for("message:new", lambda m: m["seq"] == last)
         live = [m["seq"] for m in watcher.received("message:new", lambda m: m["session_id"] == session_id)]
         assert len(live) == len(set(live)), f"{watcher.name}: duplicate live events"
-        assert set(in_ack) | set(live) == set(range(1, total + 1)), \
-            f"{watcher.name}: missing {sorted(set(range(1, total + 1)) - set(in_ack) - set(live))}"
+        assert set(in_ack) | set(live) == set(range(1, last + 1)), \
+            f"{watcher.name}: missing {sorted(set(range(1, last + 1)) - set(in_ack) - set(live))}"
         # Live events only start around the join: nothing before the ack's overlap.
         assert min(live) <= len(in_ack) + 1

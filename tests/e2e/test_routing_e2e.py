@@ -100,8 +100,10 @@ def test_two_processes_never_give_one_chat_twice(cluster: tuple[ServerProcess, S
             sorted(sid for sid, op in holders.items() if op == claimer.id)
         for op in (op_a, op_b):
             assert sum(1 for holder in holders.values() if holder == op.id) <= 4
+        # Each chat says once who took it, whether a claim or an auto-assignment.
+        names = {op.id: op.name for op in (op_a, op_b, claimer)}
         for sid, holder in holders.items():
             system = [m for m in user.history(sid) if m["sender"]["type"] == "system"]
-            assert len(system) == (0 if holder == claimer.id else 1), (sid, holder, system)
+            assert [(m["seq"], m["body"]) for m in system] == [(1, f"{names[holder]} joined")], (sid, holder, system)
         for sock in socks:
             sock.close()

@@ -31,18 +31,21 @@ def test_connect_join_send_receive(world: World, server: ServerProcess, transpor
     u_sock = user.socket(transports=(transport,), label=f"user/{transport}")
     o_sock = op.socket(transports=(transport,), label=f"op/{transport}")
     assert u_sock.client.transport() == transport and o_sock.client.transport() == transport
-    assert [m["seq"] for m in u_sock.join(session_id)["messages"]] == [1]
-    assert o_sock.join(session_id)["messages"] == [opened["first_message"]]
+    # The first message, then the claim's "joined".
+    in_join = u_sock.join(session_id)["messages"]
+    assert [(m["seq"], m["sender"]["type"]) for m in in_join] == [(1, "user"), (2, "system")]
+    assert in_join[1]["body"] == f"{op.name} joined"
+    assert o_sock.join(session_id)["messages"] == [opened["first_message"], in_join[1]]
 
     ack = o_sock.send(session_id, "こんにちは、担当の佐藤です", "o-1")
-    assert ack["ok"] is True and ack["message"]["seq"] == 2
-    assert u_sock.wait_for("message:new", lambda m: m["seq"] == 2) == [ack["message"]]
+    assert ack["ok"] is True and ack["message"]["seq"] == 3
+    assert u_sock.wait_for("message:new", lambda m: m["seq"] == 3) == [ack["message"]]
     assert ack["message"]["body"] == "こんにちは、担当の佐藤です"
 
     ack = u_sock.send(session_id, "ありがとう", "u-1")
-    assert ack["ok"] is True and ack["message"]["seq"] == 3
-    assert o_sock.wait_for("message:new", lambda m: m["seq"] == 3) == [ack["message"]]
+    assert ack["ok"] is True and ack["message"]["seq"] == 4
+    assert o_sock.wait_for("message:new", lambda m: m["seq"] == 4) == [ack["message"]]
 
     assert u_sock.call("typing", {"session_id": session_id}) == {"ok": True}
     assert o_sock.wait_for("typing")[0]["sender"]["id"] == user.id
-    assert [m["seq"] for m in user.history(session_id)] == [1, 2, 3]
+    assert [m["seq"] for m in user.history(session_id)] == [1, 2, 3, 4]
