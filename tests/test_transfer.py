@@ -126,3 +126,17 @@ def test_transfer_refusals(api: Api, user: str, operator: str,
         == "trading"
     api.post(f"/sessions/{sid}/close", user)
     refused(api.token("admin-1", "admin"), 409, "session_closed", department="security")
+
+
+def test_a_chat_passed_on_does_not_come_straight_back(api: Api, user: str,
+                                                      open_session: Callable[..., dict[str, Any]]) -> None:
+    generalist = api.token("op-all", "operator", name="Ito")  # serves every department
+    _status(api, generalist, "online")
+    sid = open_session("funds")["id"]
+    assert api.get(f"/sessions/{sid}", user).get_json()["operator"]["id"] == "op-all"  # auto-assigned
+
+    moved = _transfer(api, generalist, sid, department="security")
+    assert (moved["status"], moved["operator"]) == ("waiting", None)  # not handed back to Ito
+    security = api.token("op-sec", "operator", name="Tanaka", departments=["security"])
+    _status(api, security, "online")
+    assert api.get(f"/sessions/{sid}", user).get_json()["operator"] == {"id": "op-sec", "name": "Tanaka"}

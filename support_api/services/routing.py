@@ -101,10 +101,13 @@ def has_room(db: Session, rt: Runtime, department: str, now: datetime) -> bool:
     return bool(_candidates(db, rt, department, now))
 
 
-def assign_in(db: Session, rt: Runtime, chat: ChatSession, now: datetime) -> Taken | None:
-    """Give the locked waiting `chat` to the best online operator with room, in the caller's
-    transaction; None when nobody has room (it keeps waiting)."""
+def assign_in(db: Session, rt: Runtime, chat: ChatSession, now: datetime, *,
+              avoid: str | None = None) -> Taken | None:
+    """Give the locked waiting `chat` to the best online operator with room (other than
+    `avoid`), in the caller's transaction; None when nobody has room (it keeps waiting)."""
     for candidate in _candidates(db, rt, chat.department, now):
+        if candidate.id == avoid:
+            continue
         locked = db.execute(select(Operator).where(Operator.id == candidate.id).with_for_update()).scalar_one()
         # Counted again under the operator's lock: another process may have filled them meanwhile.
         if locked.status != OperatorStatus.ONLINE.value:
@@ -139,10 +142,12 @@ def _next_waiting(db: Session, department: str) -> ChatSession | None:
     ).scalar_one_or_none()
 
 
-def drain(rt: Runtime, departments: list[str], *, publish_always: bool = False) -> list[Taken]:
+def drain(rt: Runtime, departments: list[str], *, publish_always: bool = False,
+          avoid: dict[str, str] | None = None) -> list[Taken]:
     """Assign waiting chats of `departments` in FIFO order while online operators have room,
     then publish the queues that moved (all of them with `publish_always`: the operators online
-    changed, so every estimate did). Each assignment is its own short transaction."""
+    changed, so every estimate did). Each assignment is its own short transaction. `avoid` maps
+    a session id to an operator it must not go to now (who just passed it on)."""
     taken: list[Taken] = []
     for department in dict.fromkeys(departments):
         before = len(taken)
@@ -153,7 +158,8 @@ def drain(rt: Runtime, departments: list[str], *, publish_always: bool = False) 
                     break
             with rt.db.write() as db:
                 chat = _next_waiting(db, department)
-                done = assign_in(db, rt, chat, utcnow()) if chat is not None else None
+                done = (assign_in(db, rt, chat, utcnow(), avoid=(avoid or {}).get(chat.id))
+                        if chat is not None else None)
             if done is None:
                 break
             announce(rt, done)
@@ -169,11 +175,12 @@ def _departments_of(operator: Operator) -> list[str]:
     return list(operator.departments) or [category.value for category in Category]
 
 
-def capacity_freed(rt: Runtime, operator_id: str | None, department: str) -> None:
+def capacity_freed(rt: Runtime, operator_id: str | None, department: str, *,
+                   avoid: dict[str, str] | None = None) -> list[Taken]:
     """An active chat ended: its operator may take the next one in any of their departments."""
     with rt.db.read() as db:
         operator = db.get(Operator, operator_id) if operator_id else None
-    drain(rt, _departments_of(operator) if operator is not None else [department])
+    return drain(rt, _departments_of(operator) if operator is not None else [department], avoid=avoid)
 
 
 def set_operator_status(rt: Runtime, principal: Principal, status: str) -> operators.StatusResult:

@@ -3,7 +3,7 @@
 - **To a department** (`department`): the session goes back to `waiting` in that department's
   queue, its place taken from the moment of the transfer, and the user is told in a localised
   SYSTEM message. Operators of that department are pushed "a chat is waiting" and routing
-  assigns it like any waiting chat.
+  assigns it like any waiting chat — at once not to the operator who passed it on.
 - **To an operator** (`operator_id`, optionally with the `department` it moves to): that
   operator holds it at once, whatever their load — a person chose them, so capacity (which
   only limits automatic assignment) does not apply — unless they are `offline` or do not
@@ -114,9 +114,13 @@ def _announce(rt: Runtime, moved: _Moved) -> ChatSession:
         rt.events.emit("message:new", dump_message(moved.message, rt.signer), message_audience(chat))
     if moved.from_status == SessionStatus.WAITING.value and moved.from_department != chat.department:
         routing.publish_queue(rt, moved.from_department)  # the chats behind it moved up
+    # Not straight back to whoever passed it on (they may serve the new department too).
+    avoid = {chat.id: moved.from_operator} if moved.from_operator else None
+    taken: dict[str, ChatSession] = {}
+    if chat.status == SessionStatus.WAITING.value:
+        taken.update((t.chat.id, t.chat) for t in routing.drain(rt, [chat.department], publish_always=True,
+                                                                 avoid=avoid))
     if moved.from_operator and moved.from_operator != chat.operator_id:
-        routing.capacity_freed(rt, moved.from_operator, moved.from_department)
-    if chat.status != SessionStatus.WAITING.value:
-        return chat
-    taken = {t.chat.id: t.chat for t in routing.drain(rt, [chat.department], publish_always=True)}
+        taken.update((t.chat.id, t.chat) for t in routing.capacity_freed(rt, moved.from_operator,
+                                                                         moved.from_department, avoid=avoid))
     return taken.get(chat.id, chat)
