@@ -62,6 +62,9 @@ class Database:
         self.engine = make_engine(url)
         self.dialect = self.engine.dialect.name
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
+        # Objects that live as long as this database and serve all its users, such as the group
+        # committer of text messages (services/messages.py), created on first use.
+        self.shared: dict[str, object] = {}
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -1,11 +1,12 @@
 """Sending messages: gapless per-session seq, idempotent on the sender's client_msg_id.
 
 Two paths store a message, with the same rules:
-- the **fast path** (`_append_text`), taken by every text message: Core statements on one
-  connection, no ORM unit of work. One `UPDATE … RETURNING` checks everything that would refuse
-  the send (access, closed, not held, a retry) and takes the next `seq` under the row's lock;
-  then the message, the sender's read position and the push rows are inserted. Sending is the
-  hot path of the whole server (bench/README.md): this is about half the CPU of the ORM path;
+- the **fast path** (`_append_text`), taken by every text message: Core statements, no ORM
+  unit of work, and text messages sent at the same time share one transaction (group commit,
+  lib/group_commit.py). Per message, one `UPDATE … RETURNING` checks everything that would
+  refuse the send (access, closed, not held, a retry) and takes the next `seq` under the row's
+  lock; then the batch's messages, the senders' read positions and the push rows are inserted
+  together. Sending is the hot path of the whole server (bench/README.md);
 - the **ORM path** (`send_message` below the fast path), for everything else: messages with
   attachments, and any send the fast path's UPDATE did not match, which it then explains (a
   retry answered with the stored message, 404, 409).
@@ -16,18 +17,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from functools import lru_cache
+from typing import cast
 
-from sqlalchemy import Update, bindparam, case, exists, insert, select, update
+from sqlalchemy import Connection, Update, bindparam, case, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from support_api.config import Settings
 from support_api.lib.access import get_session
 from support_api.lib.auth import Principal, Role
 from support_api.lib.errors import Conflict
 from support_api.lib.events import message_audience
+from support_api.lib.group_commit import GroupCommit
 from support_api.lib.runtime import Runtime
 from support_api.models import (
     ChatSession,
+    Device,
     Message,
     SenderType,
     SessionStatus,
@@ -38,8 +43,8 @@ from support_api.schemas.responses import dump_message
 from support_api.services import guard
 from support_api.services.attachments import claim_attachments
 from support_api.services.limits import enforce
-from support_api.services.push_outbox import enqueue_message
-from support_api.services.read_state import advance_read
+from support_api.services.push_outbox import enqueue_message, enqueue_messages
+from support_api.services.read_state import advance_read, advance_reads
 
 
 @dataclass(frozen=True)
@@ -107,11 +112,17 @@ def _take_seq_statement(kind: str) -> Update:
                            messages.c.client_msg_id == bindparam("client_msg_id"))
     first_response = chats.c.first_response_at if kind == "user" else case(
         (chats.c.first_response_at.is_(None), bindparam("now")), else_=chats.c.first_response_at)
+    # Whether the other side has a device to push to: most often not (an operator at a desk, a
+    # user without notifications), and then the batch needs no device query at all.
+    devices = Device.__table__
+    other_side = (devices.c.owner_type == "operator", devices.c.owner_id == chats.c.operator_id) if kind == "user" \
+        else (devices.c.owner_type == "user", devices.c.owner_id == chats.c.user_id)
     return (
         update(chats)
         .where(chats.c.id == bindparam("session_id"), visible, chats.c.status != SessionStatus.CLOSED.value, ~retry)
         .values(last_seq=chats.c.last_seq + 1, updated_at=bindparam("now"), first_response_at=first_response)
-        .returning(chats.c.last_seq, chats.c.user_id, chats.c.operator_id, chats.c.department)
+        .returning(chats.c.last_seq, chats.c.user_id, chats.c.operator_id, chats.c.department,
+                   exists().where(*other_side).label("notify"))
     )
 
 
@@ -122,43 +133,83 @@ class _NotVisible(Exception):
 _INSERT_MESSAGE = insert(Message.__table__)
 
 
-def _append_text(rt: Runtime, principal: Principal, session_id: str, body: str,
-                 client_msg_id: str) -> tuple[ChatSession, Message] | None:
-    """The fast path: store a text message and return it, or None when the send needs the ORM
-    path to be answered (a retry, an error) — having changed nothing."""
+@dataclass(frozen=True)
+class _TextSend:
+    principal: Principal
+    session_id: str
+    body: str
+    client_msg_id: str
+
+
+_Stored = tuple[ChatSession, Message] | None
+
+
+def _store_texts(conn: Connection, settings: Settings, jobs: list[_TextSend]) -> list[_Stored]:
+    """Store a batch of text messages in the caller's transaction (lib/group_commit.py): per job
+    one UPDATE … RETURNING takes the seq (None: not matched, nothing changed); then one insert
+    of every message, one upsert of every sender's read position, and their push rows. Raises
+    (rolling the batch back) when a job was matched but may not be stored after all."""
+    stored: list[_Stored] = []
+    to_notify: list[tuple[ChatSession, Message]] = []
+    messages: list[dict[str, object]] = []
+    reads: list[dict[str, object]] = []
+    now = utcnow()
+    for job in jobs:
+        principal = job.principal
+        params = {"session_id": job.session_id, "sender_id": principal.id, "sender_type": principal.participant_type,
+                  "client_msg_id": job.client_msg_id, "now": now}
+        row = conn.execute(_take_seq_statement("user" if principal.role is Role.USER else "staff"), params).first()
+        if row is None:
+            stored.append(None)
+            continue
+        if principal.role is Role.OPERATOR and principal.departments and row.department not in principal.departments:
+            raise _NotVisible  # lib/access.py's rule; the ORM path answers 404
+        message = Message(id=new_id("msg"), session_id=job.session_id, seq=row.last_seq,
+                          sender_type=principal.participant_type, sender_id=principal.id, sender_name=principal.name,
+                          body=job.body, client_msg_id=job.client_msg_id, created_at=now)
+        message.attachments = []
+        messages.append({"id": message.id, "session_id": job.session_id, "seq": message.seq,
+                         "sender_type": message.sender_type, "sender_id": principal.id,
+                         "sender_name": principal.name, "body": job.body, "client_msg_id": job.client_msg_id,
+                         "created_at": now})
+        # Whoever writes has seen the conversation up to their own message.
+        reads.append({"session_id": job.session_id, "reader_type": principal.participant_type,
+                      "reader_id": principal.id, "seq": message.seq, "now": now})
+        stored.append((ChatSession(id=job.session_id, user_id=row.user_id, operator_id=row.operator_id,
+                                   department=row.department, last_seq=row.last_seq), message))
+        if row.notify:
+            to_notify.append(stored[-1])  # type: ignore[arg-type]
+    if messages:
+        conn.execute(_INSERT_MESSAGE, messages)
+        advance_reads(conn, reads)
+        enqueue_messages(conn, settings, to_notify)
+    return stored
+
+
+def _committer(rt: Runtime) -> GroupCommit[_TextSend, _Stored]:
+    """The app's one group committer of text messages, kept with its database."""
+    committer = rt.db.shared.get("text_sends")
+    if committer is None:
+        settings = rt.settings
+        committer = rt.db.shared["text_sends"] = GroupCommit(
+            rt.db, lambda conn, jobs: _store_texts(conn, settings, jobs),
+            cooperative=settings.async_mode in ("eventlet", "gevent"))
+    return cast(GroupCommit[_TextSend, _Stored], committer)
+
+
+def _append_text(rt: Runtime, principal: Principal, session_id: str, body: str, client_msg_id: str) -> _Stored:
+    """The fast path: store a text message (with others sent at the same time: group commit)
+    and return it, or None when the ORM path must answer (a retry, an error) — nothing changed."""
     if not isinstance(session_id, str) or not session_id.startswith("ses_") or len(session_id) > 64:
         return None  # the access gate's 404 (lib/access.py) is the ORM path's to give
-    now = utcnow()
-    params = {"session_id": session_id, "sender_id": principal.id, "sender_type": principal.participant_type,
-              "client_msg_id": client_msg_id, "now": now}
-    kind = "user" if principal.role is Role.USER else "staff"
     try:
-        with rt.db.write_connection() as conn:
-            row = conn.execute(_take_seq_statement(kind), params).first()
-            if row is None:
-                return None
-            if principal.role is Role.OPERATOR and principal.departments and \
-                    row.department not in principal.departments:
-                raise _NotVisible  # lib/access.py's rule; the ORM path answers 404
-            message = Message(id=new_id("msg"), session_id=session_id, seq=row.last_seq,
-                              sender_type=principal.participant_type, sender_id=principal.id,
-                              sender_name=principal.name, body=body, client_msg_id=client_msg_id, created_at=now)
-            message.attachments = []
-            conn.execute(_INSERT_MESSAGE, {
-                "id": message.id, "session_id": session_id, "seq": message.seq, "sender_type": message.sender_type,
-                "sender_id": message.sender_id, "sender_name": message.sender_name, "body": body,
-                "client_msg_id": client_msg_id, "created_at": now})
-            # Whoever writes has seen the conversation up to their own message.
-            advance_read(conn, session_id, principal.participant_type, principal.id, message.seq)
-            chat = ChatSession(id=session_id, user_id=row.user_id, operator_id=row.operator_id,
-                               department=row.department, last_seq=row.last_seq)
-            enqueue_message(conn, rt.settings, chat, message)
+        return _committer(rt).submit(_TextSend(principal, session_id, body, client_msg_id))
     except (IntegrityError, _NotVisible):
-        # IntegrityError, PostgreSQL: a simultaneous retry of this very message committed while
-        # this UPDATE waited for the row (its NOT EXISTS saw the older snapshot). Rolled back,
-        # so no gap either way; the ORM path answers.
+        # IntegrityError: a retry of this very message was stored meanwhile (on PostgreSQL a
+        # simultaneous retry committed while this UPDATE waited for the row, its NOT EXISTS
+        # seeing the older snapshot; or both were in one batch). Rolled back, so no gap either
+        # way; the ORM path answers.
         return None
-    return chat, message
 
 
 def visible_session_id(rt: Runtime, principal: Principal, session_id: str) -> str:

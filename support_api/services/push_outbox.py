@@ -69,16 +69,41 @@ def _due(settings: Settings) -> datetime:
     return utcnow() + timedelta(seconds=settings.push.delay_seconds)
 
 
+def _other_side(chat: ChatSession, message: Message) -> tuple[str, str] | None:
+    """Who hears of `message`: the user of a staff or system message; the assigned operator of
+    a user's message (none while it waits: the operators heard when it started waiting)."""
+    if message.sender_type != SenderType.USER.value:
+        return "user", chat.user_id
+    return ("operator", chat.operator_id) if chat.operator_id else None
+
+
 def enqueue_message(db: Db, settings: Settings, chat: ChatSession, message: Message) -> None:
     """Queue "someone wrote" for the other side of `message`'s session."""
-    if message.sender_type == SenderType.USER.value:
-        if not chat.operator_id:
-            return  # still in the queue: the operators heard of it when it started waiting
-        recipient_type, recipient_id = "operator", chat.operator_id
-    else:
-        recipient_type, recipient_id = "user", chat.user_id
-    _queue(db, _devices_of(db, recipient_type, recipient_id), recipient_type, PushKind.MESSAGE, chat.id,
-           recipient_id=recipient_id, message_id=message.id, seq=message.seq, due_at=_due(settings))
+    recipient = _other_side(chat, message)
+    if recipient is not None:
+        _queue(db, _devices_of(db, *recipient), recipient[0], PushKind.MESSAGE, chat.id, recipient_id=recipient[1],
+               message_id=message.id, seq=message.seq, due_at=_due(settings))
+
+
+def enqueue_messages(db: Db, settings: Settings, sent: list[tuple[ChatSession, Message]]) -> None:
+    """`enqueue_message` for a batch of messages (the group commit of services/messages.py):
+    one query finds every recipient's devices, one insert queues all their rows."""
+    wanted = {(chat.id, message.id): recipient for chat, message in sent
+              if (recipient := _other_side(chat, message)) is not None}
+    if not wanted:
+        return
+    owners = {owner_id for _, owner_id in wanted.values()}
+    devices: dict[tuple[str, str], list[str]] = {}
+    for device_id, owner_type, owner_id in db.execute(
+            select(Device.id, Device.owner_type, Device.owner_id).where(Device.owner_id.in_(sorted(owners)))
+            .order_by(Device.id)):
+        devices.setdefault((owner_type, owner_id), []).append(device_id)
+    due = _due(settings)
+    for chat, message in sent:
+        recipient = wanted.get((chat.id, message.id))
+        if recipient is not None and recipient in devices:
+            _queue(db, devices[recipient], recipient[0], PushKind.MESSAGE, chat.id, recipient_id=recipient[1],
+                   message_id=message.id, seq=message.seq, due_at=due)
 
 
 def enqueue_waiting(db: Session, settings: Settings, chat: ChatSession, first_message_id: str | None) -> None:

@@ -46,6 +46,13 @@ def advance_read(db: Session | Connection, session_id: str, reader_type: str, re
         "session_id": session_id, "reader_type": reader_type, "reader_id": reader_id, "seq": seq, "now": utcnow()})
 
 
+def advance_reads(db: Session | Connection, positions: list[dict[str, object]]) -> None:
+    """`advance_read` for many readers at once (one executemany): dicts of session_id,
+    reader_type, reader_id, seq and now."""
+    dialect = db.dialect if isinstance(db, Connection) else db.get_bind().dialect
+    db.execute(_advance_statement(dialect.name), positions)
+
+
 def mark_read(rt: Runtime, principal: Principal, session_id: str, seq: int) -> dict[str, object]:
     """Record that `principal` has read up to `seq` (clamped to the session's last seq).
 
