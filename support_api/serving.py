@@ -9,6 +9,7 @@ We open the listening socket ourselves rather than through `SocketIO.run`, so th
 
 from __future__ import annotations
 
+import gc
 import logging
 import resource
 import socket
@@ -45,8 +46,21 @@ def _nodelay(sock: Any) -> Any:
     return sock
 
 
+def tune_garbage_collector() -> None:
+    """Fewer, cheaper collections: the objects built at start-up (app, models, compiled
+    statements) are moved out of the collector's sight, and a young collection runs after
+    50,000 allocations instead of 700. Under load the default thresholds stopped the whole
+    process for collections often enough to double the p99 delivery latency (bench/README.md,
+    finding 6); memory stays bounded, since reference counting frees almost everything and
+    cycles are still collected."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
+
+
 def serve(app: Flask, settings: Settings, host: str, port: int) -> None:
     connections = fit_open_file_limit(settings.max_connections)
+    tune_garbage_collector()
     if settings.async_mode == "eventlet":
         import eventlet
         import eventlet.wsgi
