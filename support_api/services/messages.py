@@ -15,7 +15,6 @@ Two paths store a message, with the same rules:
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from functools import lru_cache
 from typing import cast
 
@@ -103,7 +102,7 @@ def _take_seq_statement(kind: str) -> Update:
     closed, held by them if staff, and holding no message with this client_msg_id (a retry).
     Built once per kind: building statements per call was the costliest part of a send. Staff
     match on holding the session; whether its department is still one of theirs is checked on
-    the returned row (`_append_text`), since an expanding IN here cost a third of a send."""
+    the returned row (`_store_texts`), since an expanding IN here cost a third of a send."""
     chats, messages = ChatSession.__table__, Message.__table__
     visible = chats.c.user_id == bindparam("sender_id") if kind == "user" else \
         chats.c.operator_id == bindparam("sender_id")
@@ -152,7 +151,8 @@ def _store_texts(conn: Connection, settings: Settings, jobs: list[_TextSend]) ->
     stored: list[_Stored] = []
     to_notify: list[tuple[ChatSession, Message]] = []
     messages: list[dict[str, object]] = []
-    reads: list[dict[str, object]] = []
+    # One position per reader and session (the highest): a multi-row upsert may not touch a row twice.
+    reads: dict[tuple[str, str, str], dict[str, object]] = {}
     now = utcnow()
     for job in jobs:
         principal = job.principal
@@ -173,15 +173,16 @@ def _store_texts(conn: Connection, settings: Settings, jobs: list[_TextSend]) ->
                          "sender_name": principal.name, "body": job.body, "client_msg_id": job.client_msg_id,
                          "created_at": now})
         # Whoever writes has seen the conversation up to their own message.
-        reads.append({"session_id": job.session_id, "reader_type": principal.participant_type,
-                      "reader_id": principal.id, "seq": message.seq, "now": now})
+        reads[(job.session_id, principal.participant_type, principal.id)] = {
+            "session_id": job.session_id, "reader_type": principal.participant_type, "reader_id": principal.id,
+            "seq": message.seq, "now": now}
         stored.append((ChatSession(id=job.session_id, user_id=row.user_id, operator_id=row.operator_id,
                                    department=row.department, last_seq=row.last_seq), message))
         if row.notify:
             to_notify.append(stored[-1])  # type: ignore[arg-type]
     if messages:
         conn.execute(_INSERT_MESSAGE, messages)
-        advance_reads(conn, reads)
+        advance_reads(conn, list(reads.values()))
         enqueue_messages(conn, settings, to_notify)
     return stored
 
