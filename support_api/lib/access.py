@@ -37,10 +37,15 @@ def can_see(principal: Principal, chat: ChatSession) -> bool:
     return True
 
 
+def is_session_id(value: object) -> bool:
+    """Whether `value` has the shape of an id this API issues (checked before any SQL)."""
+    return isinstance(value, str) and _SESSION_ID.match(value) is not None
+
+
 def get_session(db: Session, principal: Principal, session_id: str, *, for_update: bool = False) -> ChatSession:
     """The session if `principal` may see it, else NotFound. `for_update` locks the row."""
     # Checked before querying: a malformed id (NUL bytes, huge strings) never reaches SQL.
-    if not isinstance(session_id, str) or not _SESSION_ID.match(session_id):
+    if not is_session_id(session_id):
         raise NotFound("Session not found")
     query = select(ChatSession).where(ChatSession.id == session_id, visible_sessions(principal))
     if for_update:

@@ -111,14 +111,19 @@ class GroupCommit(Generic[J, R]):
                 results = self._run_batch(conn, [w.job for w in batch])
             for waiter, result in zip(batch, results, strict=True):
                 waiter.result = result
-        except Exception:  # noqa: BLE001 - retried below, one job per transaction
-            if len(batch) > 1:
+        except Exception as exc:  # noqa: BLE001 - retried below, one job per transaction
+            if len(batch) == 1:
+                batch[0].error = exc  # it already ran alone: running it again would repeat the work
+            else:
                 log.debug("group commit: a batch of %d failed; running its jobs one by one", len(batch))
-            for waiter in batch:
-                try:
-                    with self._db.write_connection() as conn:
-                        waiter.result = self._run_batch(conn, [waiter.job])[0]
-                except Exception as exc:  # noqa: BLE001 - the caller gets its own exception
-                    waiter.error = exc
+                self._run_alone(batch)
         for waiter in batch:
             waiter.done.set()
+
+    def _run_alone(self, batch: list[_Waiter[J, R]]) -> None:
+        for waiter in batch:
+            try:
+                with self._db.write_connection() as conn:
+                    waiter.result = self._run_batch(conn, [waiter.job])[0]
+            except Exception as exc:  # noqa: BLE001 - the caller gets its own exception
+                waiter.error = exc

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from support_api.config import Settings
-from support_api.lib.access import get_session
+from support_api.lib.access import get_session, is_session_id
 from support_api.lib.auth import Principal, Role
 from support_api.lib.errors import Conflict
 from support_api.lib.events import message_audience
@@ -201,7 +201,7 @@ def _committer(rt: Runtime) -> GroupCommit[_TextSend, _Stored]:
 def _append_text(rt: Runtime, principal: Principal, session_id: str, body: str, client_msg_id: str) -> _Stored:
     """The fast path: store a text message (with others sent at the same time: group commit)
     and return it, or None when the ORM path must answer (a retry, an error) — nothing changed."""
-    if not isinstance(session_id, str) or not session_id.startswith("ses_") or len(session_id) > 64:
+    if not is_session_id(session_id):
         return None  # the access gate's 404 (lib/access.py) is the ORM path's to give
     try:
         return _committer(rt).submit(_TextSend(principal, session_id, body, client_msg_id))

@@ -79,10 +79,7 @@ def _other_side(chat: ChatSession, message: Message) -> tuple[str, str] | None:
 
 def enqueue_message(db: Db, settings: Settings, chat: ChatSession, message: Message) -> None:
     """Queue "someone wrote" for the other side of `message`'s session."""
-    recipient = _other_side(chat, message)
-    if recipient is not None:
-        _queue(db, _devices_of(db, *recipient), recipient[0], PushKind.MESSAGE, chat.id, recipient_id=recipient[1],
-               message_id=message.id, seq=message.seq, due_at=_due(settings))
+    enqueue_messages(db, settings, [(chat, message)])
 
 
 def enqueue_messages(db: Db, settings: Settings, sent: list[tuple[ChatSession, Message]]) -> None:

@@ -40,15 +40,14 @@ def _advance_statement(dialect: str) -> Insert:
 
 def advance_read(db: Session | Connection, session_id: str, reader_type: str, reader_id: str, seq: int) -> None:
     """Move a reader's position forward to `seq`; never backwards, safe under concurrency."""
-    # Through a session, pending inserts (the message) flush first, as the FK needs.
-    dialect = db.dialect if isinstance(db, Connection) else db.get_bind().dialect
-    db.execute(_advance_statement(dialect.name), {
-        "session_id": session_id, "reader_type": reader_type, "reader_id": reader_id, "seq": seq, "now": utcnow()})
+    advance_reads(db, [{"session_id": session_id, "reader_type": reader_type, "reader_id": reader_id, "seq": seq,
+                        "now": utcnow()}])
 
 
 def advance_reads(db: Session | Connection, positions: list[dict[str, object]]) -> None:
     """`advance_read` for many readers at once (one executemany): dicts of session_id,
-    reader_type, reader_id, seq and now."""
+    reader_type, reader_id, seq and now. Through a session, pending inserts (the message)
+    flush first, as the foreign key needs."""
     dialect = db.dialect if isinstance(db, Connection) else db.get_bind().dialect
     db.execute(_advance_statement(dialect.name), positions)
 
