@@ -12,7 +12,9 @@
 #
 # Knobs (environment): SUPPORT_API_FUZZ_DATABASE_URL (an empty, migratable database; default a
 # temporary SQLite file), FUZZ_MAX_EXAMPLES (default 50 per operation), FUZZ_SEED (default a
-# fixed one, so a run is reproducible), FUZZ_TIMEOUT (seconds per schemathesis run, default 240).
+# fixed one, so a run is reproducible), FUZZ_TIMEOUT (seconds per schemathesis run, default 240),
+# FUZZ_REPORT_DIR (write one JUnit XML report per token there, named after FUZZ_LABEL: the test
+# script sums them into its closing total).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -379,6 +381,7 @@ run_schemathesis() {  # label token uploads...
       --workers 1 \
       --request-timeout 10 \
       --no-color \
+      ${FUZZ_REPORT_DIR:+--report junit --report-junit-path "$FUZZ_REPORT_DIR/${FUZZ_LABEL:-fuzz}--$label.xml"} \
       2>&1 | tee "$log" || rc=$?
   if [ -s "$WORK/dropped-$label.txt" ]; then
     echo "Positive-data refusals dropped by the filter_failure hook (rules no schema can state):"

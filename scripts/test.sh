@@ -3,6 +3,9 @@
 #   1. pytest on SQLite and PostgreSQL (unit, in-process API, end-to-end against the real
 #      server process, multi-process fan-out through Redis);
 #   2. schemathesis fuzzing of the running server from openapi.yaml, on SQLite and PostgreSQL.
+# Every stage runs even when an earlier one failed, leaves a JUnit XML report in $RESULTS, and the
+# last line printed is the plain total over all of them (`N passed, N failed, N skipped`), which
+# is what CI reads; the exit status is non-zero when anything failed.
 # PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) must be reachable; when they are not,
 # this script starts them with the machine's own commands, or fails loudly. Nothing is skipped.
 set -euo pipefail
@@ -57,34 +60,49 @@ say "Installing into .venv"
 ensure_postgres
 ensure_redis
 
-say "pytest on SQLite and PostgreSQL"
-SUPPORT_API_TEST_DATABASE_URL="$PG_URL" SUPPORT_API_TEST_REDIS_URL="$REDIS_URL" \
-  .venv/bin/python -m pytest "$@"
+RESULTS=$(mktemp -d "${TMPDIR:-/tmp}/support-api-results.XXXXXX")
+export SUPPORT_API_TEST_RESULTS="$RESULTS"
+FAILED_STAGES=()
 
-say "schemathesis against the real server on SQLite"
-scripts/fuzz.sh
+# stage NAME COMMAND...: runs one stage; its reports are $RESULTS/NAME*.xml. A failure is
+# remembered and the next stage still runs, so one red stage never hides the others' results.
+stage() {
+  local name=$1; shift
+  say "$name"
+  "$@" || { echo "stage $name exited with status $?"; FAILED_STAGES+=("$name"); }
+}
 
-say "schemathesis against the real server on PostgreSQL"
+run_pytest() {
+  SUPPORT_API_TEST_DATABASE_URL="$PG_URL" SUPPORT_API_TEST_REDIS_URL="$REDIS_URL" \
+    .venv/bin/python -m pytest --junitxml="$RESULTS/pytest.xml" "$@"
+}
+
 fuzz_db="support_api_fuzz_$$"
-.venv/bin/python - "$PG_URL" "$fuzz_db" create <<'PY'
+pg_database() {  # create|drop
+  .venv/bin/python - "$PG_URL" "$fuzz_db" "$1" <<'PY'
 import sys
 from sqlalchemy import create_engine, text
 engine = create_engine(sys.argv[1], isolation_level="AUTOCOMMIT")
 with engine.connect() as conn:
-    verb = "CREATE DATABASE" if sys.argv[3] == "create" else "DROP DATABASE IF EXISTS"
-    conn.execute(text(f'{verb} "{sys.argv[2]}"' + (" WITH (FORCE)" if sys.argv[3] != "create" else "")))
-PY
-fuzz_url=$(.venv/bin/python -c "import sys; from sqlalchemy.engine import make_url; print(make_url(sys.argv[1]).set(database=sys.argv[2]).render_as_string(hide_password=False))" "$PG_URL" "$fuzz_db")
-drop_fuzz_db() {
-  .venv/bin/python - "$PG_URL" "$fuzz_db" drop <<'PY' || true
-import sys
-from sqlalchemy import create_engine, text
-engine = create_engine(sys.argv[1], isolation_level="AUTOCOMMIT")
-with engine.connect() as conn:
-    conn.execute(text(f'DROP DATABASE IF EXISTS "{sys.argv[2]}" WITH (FORCE)'))
+    if sys.argv[3] == "create":
+        conn.execute(text(f'CREATE DATABASE "{sys.argv[2]}"'))
+    else:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{sys.argv[2]}" WITH (FORCE)'))
 PY
 }
-trap drop_fuzz_db EXIT
-SUPPORT_API_FUZZ_DATABASE_URL="$fuzz_url" scripts/fuzz.sh
+trap 'pg_database drop >/dev/null 2>&1 || true' EXIT
 
-say "All test stages passed"
+fuzz_sqlite() { FUZZ_REPORT_DIR="$RESULTS" FUZZ_LABEL=fuzz-sqlite scripts/fuzz.sh; }
+fuzz_postgres() {
+  pg_database create || return 1
+  local url
+  url=$(.venv/bin/python -c "import sys; from sqlalchemy.engine import make_url; print(make_url(sys.argv[1]).set(database=sys.argv[2]).render_as_string(hide_password=False))" "$PG_URL" "$fuzz_db")
+  SUPPORT_API_FUZZ_DATABASE_URL="$url" FUZZ_REPORT_DIR="$RESULTS" FUZZ_LABEL=fuzz-postgresql scripts/fuzz.sh
+}
+
+stage pytest run_pytest "$@"
+stage fuzz-sqlite fuzz_sqlite
+stage fuzz-postgresql fuzz_postgres
+
+say "Total over every stage (reports in $RESULTS)"
+.venv/bin/python scripts/tally.py "$RESULTS" "${FAILED_STAGES[@]}"
