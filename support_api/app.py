@@ -6,7 +6,7 @@ import logging
 import time
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from flask_socketio import SocketIO
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -28,11 +28,13 @@ from support_api.api import (
     transcripts,
 )
 from support_api.config import Settings
-from support_api.lib import request_context
+from support_api.lib import metrics, request_context
 from support_api.lib.auth import TokenVerifier
 from support_api.lib.db import Database
 from support_api.lib.errors import ApiError, Overloaded, PayloadTooLarge
 from support_api.lib.events import Events
+from support_api.lib.lifecycle import EXTENSION as LIFECYCLE
+from support_api.lib.lifecycle import Lifecycle, lifecycle_of
 from support_api.lib.presence import make_presence
 from support_api.lib.ratelimit import RateLimited, RateLimits
 from support_api.lib.runtime import Runtime
@@ -92,20 +94,30 @@ def _register_errors(app: Flask) -> None:
 def _register_request_context(app: Flask) -> None:
     @app.before_request
     def begin() -> None:
+        started = time.perf_counter()
         meta = request_context.RequestMeta(
             request_id=request_context.new_request_id(request.headers.get("X-Request-ID")),
             client_ip=request.remote_addr,
+            received=started,
         )
         g.request_meta_token = request_context.begin(meta)
-        g.request_started = time.perf_counter()
+        g.request_started = started
+        # Counted in flight until teardown: a draining server waits for it (serving.drain).
+        lifecycle_of(current_app).enter()
+        g.request_in_flight = True
 
     @app.after_request
     def finish(response: Response) -> Response:
         meta = request_context.current_meta()
         response.headers["X-Request-ID"] = meta.request_id
         # Path only: query strings can carry signed-URL capabilities.
+        duration = time.perf_counter() - g.get("request_started", 0)
         log.info("request", extra={"method": request.method, "path": request.path, "status": response.status_code,
-                                   "duration_ms": round((time.perf_counter() - g.get("request_started", 0)) * 1000, 2)})
+                                   "duration_ms": round(duration * 1000, 2)})
+        # The route's rule (/v1/sessions/<session_id>), never the path: labels stay bounded.
+        route = request.url_rule.rule if request.url_rule is not None else metrics.UNMATCHED_ROUTE
+        metrics.HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        metrics.HTTP_DURATION.labels(route).observe(duration)
         return response
 
     @app.teardown_request
@@ -113,6 +125,8 @@ def _register_request_context(app: Flask) -> None:
         token = g.pop("request_meta_token", None)
         if token is not None:
             request_context.end(token)
+        if g.pop("request_in_flight", False):
+            lifecycle_of(current_app).leave()
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -144,6 +158,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         presence=make_presence(settings.redis_url),
         limits=RateLimits(settings),
     )
+    app.extensions[LIFECYCLE] = Lifecycle()
     if settings.proxy_count:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count)  # type: ignore[method-assign]
 

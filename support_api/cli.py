@@ -47,11 +47,15 @@ def _serve(args: argparse.Namespace) -> int:
     from support_api.push_worker import start_embedded
 
     start_embedded(app)
+    if settings.metrics_port is not None:
+        from support_api.lib import metrics
+
+        metrics.QUEUE.bind(metrics.waiting_counter(app.extensions["support_api"].db))
+        metrics.serve_metrics(settings.metrics_host, settings.metrics_port)
     logging.getLogger("support_api").info("serving on http://%s:%s (async mode %s)", host, port, settings.async_mode)
     from support_api.serving import serve
 
-    serve(app, settings, host, port)
-    return 0
+    return serve(app, settings, host, port)
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
@@ -105,8 +109,13 @@ def _push_worker(args: argparse.Namespace) -> int:
     from support_api.lib.push_sender import make_sender
     from support_api.push_worker import PushWorker
 
-    worker = PushWorker(settings, Database(settings.database_url), make_sender(settings.push),
-                        RedisPresence(settings.redis_url))
+    db = Database(settings.database_url)
+    worker = PushWorker(settings, db, make_sender(settings.push), RedisPresence(settings.redis_url))
+    if settings.metrics_port is not None:
+        from support_api.lib import metrics
+
+        metrics.QUEUE.bind(metrics.waiting_counter(db))
+        metrics.serve_metrics(settings.metrics_host, settings.metrics_port)
     # Finish the round in flight, then stop: a row sent but not recorded would go out twice.
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     worker.run_forever()

@@ -170,6 +170,12 @@ class Settings:
     proxy_count: int
     push: PushSettings
     routing: RoutingSettings
+    # Production (docs/production.md): how long a stopping server may take to drain, and the
+    # port of its Prometheus metrics (None: no metrics endpoint).
+    shutdown_grace_seconds: int
+    shutdown_delay_seconds: int
+    metrics_port: int | None
+    metrics_host: str
 
     @property
     def is_sqlite(self) -> bool:
@@ -240,6 +246,12 @@ class Settings:
             proxy_count=_int(env, "SUPPORT_API_PROXY_COUNT", 0),
             push=PushSettings.from_env(env),
             routing=RoutingSettings.from_env(env),
+            shutdown_grace_seconds=_int(env, "SUPPORT_API_SHUTDOWN_GRACE_SECONDS", 20, minimum=1),
+            # Seconds between SIGTERM and closing the listener, readiness already 503: time for a
+            # load balancer that polls /v1/health/ready to stop routing here (0 with nginx).
+            shutdown_delay_seconds=_int(env, "SUPPORT_API_SHUTDOWN_DELAY_SECONDS", 0, minimum=0),
+            metrics_port=_int(env, "SUPPORT_API_METRICS_PORT", 0) if env.get("SUPPORT_API_METRICS_PORT") else None,
+            metrics_host=env.get("SUPPORT_API_METRICS_HOST") or env.get("SUPPORT_API_HOST") or "127.0.0.1",
         )
 
     def resolved_jwt_secret(self) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from flask import Flask
 
 from support_api.config import Settings
+from support_api.lib import metrics
 from support_api.lib.db import Database
 from support_api.lib.presence import REFRESH_SECONDS, Presence
 from support_api.lib.runtime import Runtime
@@ -42,10 +43,15 @@ class PushWorker:
         self.presence = presence
         self._sleep = sleep
         self._stop = threading.Event()
+        self.running = False  # a draining server waits for the round in flight (serving.drain)
 
     def run_once(self, now=None) -> DeliveryReport:  # type: ignore[no-untyped-def]
         """One claim-send-record round (tests pass `now` to step through delays and backoff)."""
-        return deliver_due(self.db, self.settings, self.sender, self.presence, now=now)
+        report = deliver_due(self.db, self.settings, self.sender, self.presence, now=now)
+        for outcome in ("sent", "skipped", "retried", "failed"):
+            if getattr(report, outcome):
+                metrics.PUSH.labels(outcome).inc(getattr(report, outcome))
+        return report
 
     def stop(self) -> None:
         self._stop.set()
@@ -54,6 +60,7 @@ class PushWorker:
         log.info("push sender running (backend %s, delay %d s)", self.settings.push.backend,
                  self.settings.push.delay_seconds)
         last_purge = time.monotonic()
+        self.running = True
         while not self._stop.is_set():
             busy = False
             try:
@@ -71,6 +78,7 @@ class PushWorker:
             if not busy:
                 self._sleep(POLL_SECONDS)
         self.sender.close()
+        self.running = False
 
 
 def start_embedded(app: Flask) -> None:
@@ -83,6 +91,7 @@ def start_embedded(app: Flask) -> None:
     socketio = socketio_of(app)
     if rt.settings.push.embedded:
         worker = PushWorker(rt.settings, rt.db, make_sender(rt.settings.push), rt.presence, sleep=socketio.sleep)
+        app.extensions["support_api_push_worker"] = worker
         socketio.start_background_task(worker.run_forever)
     if rt.settings.routing.auto_close_seconds:
         socketio.start_background_task(_auto_close_loop, rt, socketio.sleep)

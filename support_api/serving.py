@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import resource
+import signal
 import socket
+import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
@@ -58,26 +62,106 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(50_000, 50, 100)
 
 
-def serve(app: Flask, settings: Settings, host: str, port: int) -> None:
+def serve(app: Flask, settings: Settings, host: str, port: int) -> int:
+    """Serve until SIGTERM (or SIGINT), then drain (`drain`) and return the exit status:
+    0 when everything in flight finished within the grace period, 1 when it had to be cut."""
     connections = fit_open_file_limit(settings.max_connections)
     tune_garbage_collector()
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     if settings.async_mode == "eventlet":
         import eventlet
         import eventlet.wsgi
 
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
         listener = _nodelay(eventlet.listen((host, port), family=family, backlog=2048))
         # max_size: eventlet's own default would cap open connections at 1,024.
-        eventlet.wsgi.server(listener, app, log_output=False, max_size=connections)
+        server = eventlet.spawn(eventlet.wsgi.server, listener, app, log_output=False, max_size=connections)
+
+        def stop_accepting() -> None:
+            # SystemExit ends the accept loop (eventlet.wsgi.server lets the connections in
+            # flight finish); closing the listener makes new connections fail at once, so a
+            # load balancer sends them to another process instead of into our backlog.
+            server.kill(SystemExit)
+            listener.close()
     elif settings.async_mode == "gevent":
         from gevent import pywsgi
         from gevent.pool import Pool
 
         # The socket module is gevent's after monkey-patching: this listener is cooperative.
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
         listener = _nodelay(socket.create_server((host, port), family=family, backlog=2048))
         # No gevent-websocket installed: websockets come from simple-websocket, as in SocketIO.run.
-        pywsgi.WSGIServer(listener, app, log=None, spawn=Pool(connections)).serve_forever()
+        gserver = pywsgi.WSGIServer(listener, app, log=None, spawn=Pool(connections))
+        gserver.start()
+        stop_accepting = gserver.close  # closes the listener; handlers in flight go on
     else:
         socketio = app.extensions["socketio"]
         socketio.run(app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=True)
+        return 0
+    return _run_until_signalled(app, settings, stop_accepting)
+
+
+def _run_until_signalled(app: Flask, settings: Settings, stop_accepting: Callable[[], None]) -> int:
+    socketio = app.extensions["socketio"]
+    signalled: list[int] = []
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if signalled:
+            # A second signal while draining: the operator wants out now.
+            os._exit(1)
+        signalled.append(signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    # The handler only records the signal (it runs in whichever greenlet was interrupted);
+    # this loop, in the main greenlet, notices it and drains.
+    while not signalled:
+        socketio.sleep(0.2)
+    log.info("signal %s: draining (grace period %s s)", signalled[0], settings.shutdown_grace_seconds)
+    clean = drain(app, settings, stop_accepting)
+    log.info("drained %s; exiting", "cleanly" if clean else "with work cut short by the grace period")
+    return 0 if clean else 1
+
+
+def drain(app: Flask, settings: Settings, stop_accepting: Callable[[], None]) -> bool:
+    """Stop this process without losing anything it acknowledged, in this order:
+    1. readiness answers 503 (`/v1/health/ready`); after `SUPPORT_API_SHUTDOWN_DELAY_SECONDS`
+       (for balancers that poll it) the listener closes: new connections go to another process;
+    2. every Socket.IO connection is dropped at the transport level, without a goodbye:
+       clients treat it as a network loss and reconnect (through the load balancer, to
+       another process) and resume with `session:join` + `after_seq`; a Socket.IO
+       "server disconnect" would tell them *not* to reconnect;
+    3. REST requests and socket events in flight finish, and the group committer of text
+       messages has nothing queued (a send whose ack was lost with its socket is committed,
+       and the client's retry with the same `client_msg_id` gets the stored message);
+    4. the embedded push sender finishes its round.
+    Returns False when the grace period ran out first."""
+    from support_api.lib.lifecycle import lifecycle_of
+
+    socketio = app.extensions["socketio"]
+    life = lifecycle_of(app)
+    deadline = time.monotonic() + settings.shutdown_grace_seconds
+    life.draining = True
+    if settings.shutdown_delay_seconds:
+        socketio.sleep(min(settings.shutdown_delay_seconds, settings.shutdown_grace_seconds / 2))
+    stop_accepting()
+    engine = socketio.server.eio
+    sids = list(engine.sockets)
+    for sid in sids:
+        eio_socket = engine.sockets.pop(sid, None)
+        if eio_socket is not None:
+            # abort: no Engine.IO CLOSE packet (that would read as "the server sent me away").
+            eio_socket.close(wait=False, abort=True)
+    log.info("drain: dropped %d socket(s)", len(sids))
+    rt = app.extensions["support_api"]
+    committer = rt.db.shared.get("text_sends")
+    clean = life.wait(lambda: life.in_flight == 0 and (committer is None or committer.idle), deadline,
+                      socketio.sleep)
+    worker = app.extensions.get("support_api_push_worker")
+    if worker is not None:
+        worker.stop()
+        clean = life.wait(lambda: not worker.running, deadline, socketio.sleep) and clean
+    if not clean:
+        log.warning("drain: grace period of %s s over with %d request(s)/event(s) in flight",
+                    settings.shutdown_grace_seconds, life.in_flight)
+    # Let the transports flush what the last handlers wrote before the process goes.
+    socketio.sleep(0.2)
+    return clean

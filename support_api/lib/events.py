@@ -12,9 +12,12 @@ processes through the Redis message queue.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask_socketio import SocketIO
+
+from support_api.lib import metrics, request_context
 
 from support_api.models import ChatSession
 
@@ -69,4 +72,11 @@ class Events:
         self._socketio = socketio
 
     def emit(self, event: str, payload: dict[str, Any], rooms: list[str], *, skip_sid: str | None = None) -> None:
+        if event == "message:new":
+            # Every stored message is emitted exactly once, after its commit: the one place
+            # that sees them all (REST, sockets, system and bot messages).
+            metrics.MESSAGES.labels(payload["sender"]["type"]).inc()
+            received = request_context.current_meta().received
+            if received:
+                metrics.MESSAGE_STORE_SECONDS.observe(time.perf_counter() - received)
         self._socketio.emit(event, payload, to=rooms, skip_sid=skip_sid)

@@ -62,6 +62,13 @@ class GroupCommit(Generic[J, R]):
         self._queue: list[_Waiter[J, R]] = []
         self._leading = False
 
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and nobody writing: every submitted job is committed (or failed).
+        A draining server waits for this before it exits (serving.py)."""
+        with self._lock:
+            return not self._leading and not self._queue
+
     def submit(self, job: J) -> R:
         """Store `job` (with whatever else is queued) and return its result once committed."""
         waiter: _Waiter[J, R] = _Waiter(job)

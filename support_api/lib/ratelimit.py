@@ -18,6 +18,7 @@ from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from support_api.config import ConfigError, Settings
+from support_api.lib import metrics
 from support_api.lib.errors import ApiError
 
 KINDS = ("messages", "sessions", "uploads", "auth_failures")
@@ -62,11 +63,13 @@ class RateLimits:
     def hit(self, kind: str, key: str) -> None:
         """Count one event; raise RateLimited when it goes over the limit."""
         if self.enabled and not self._limiter.hit(self._items[kind], kind, key):
+            metrics.RATE_LIMITED.labels(kind).inc()
             raise self._refusal(kind, key)
 
     def exceeded(self, kind: str, key: str) -> RateLimited | None:
         """The refusal if `key` is already over its limit, without counting anything."""
         if self.enabled and not self._limiter.test(self._items[kind], kind, key):
+            metrics.RATE_LIMITED.labels(kind).inc()
             return self._refusal(kind, key)
         return None
 

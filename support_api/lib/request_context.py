@@ -20,6 +20,9 @@ _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
 class RequestMeta:
     request_id: str
     client_ip: str | None
+    # time.perf_counter() when the request or event arrived (0.0: not a request), for
+    # support_api_message_store_seconds (lib/metrics.py).
+    received: float = 0.0
 
 
 _current: contextvars.ContextVar[RequestMeta | None] = contextvars.ContextVar("request_meta", default=None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from support_api.lib import request_context
 from support_api.lib.auth import Principal
 from support_api.lib.errors import ApiError, Overloaded, Unauthorized, ValidationFailed
+from support_api.lib.lifecycle import current_lifecycle
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,8 @@ def socket_principal() -> Principal:
 
 def event_meta() -> request_context.RequestMeta:
     """Each socket event is its own request for logs and audit entries."""
-    return request_context.RequestMeta(request_id=request_context.new_request_id(), client_ip=request.remote_addr)
+    return request_context.RequestMeta(request_id=request_context.new_request_id(), client_ip=request.remote_addr,
+                                       received=time.perf_counter())
 
 
 def acked(schema: Schema) -> Callable[[Callable[..., dict[str, Any]]], Callable[[Any], dict[str, Any]]]:
@@ -51,7 +54,8 @@ def acked(schema: Schema) -> Callable[[Callable[..., dict[str, Any]]], Callable[
     def wrap(handler: Callable[..., dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
         @functools.wraps(handler)
         def run(payload: Any = None) -> dict[str, Any]:
-            with request_context.scoped(event_meta()):
+            # Counted in flight: a draining server waits for it (serving.drain).
+            with current_lifecycle().work(), request_context.scoped(event_meta()):
                 return _run(payload)
 
         def _run(payload: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from flask import request
 from flask_socketio import ConnectionRefusedError as SocketConnectionRefused
 from flask_socketio import SocketIO, emit, join_room, leave_room, rooms
 
-from support_api.lib import request_context
+from support_api.lib import metrics, request_context
 from support_api.lib.access import get_session
 from support_api.lib.auth import Principal
 from support_api.lib.errors import NotFound, Unauthorized
@@ -54,6 +54,7 @@ def on_connect(auth: Any = None) -> bool:
         raise SocketConnectionRefused(exc.message, exc.to_dict()) from exc
     sid = request.sid  # type: ignore[attr-defined]
     remember(sid, principal)
+    metrics.SOCKET_CONNECTIONS.inc()
     if principal.is_staff:
         join_room(staff_room(principal.id))
         for department in principal.departments or (ALL_DEPARTMENTS,):
@@ -75,6 +76,8 @@ def _staff_connected(sid: str, principal: Principal) -> None:
 
 def on_disconnect(*_: Any) -> None:
     principal = forget(request.sid)  # type: ignore[attr-defined]
+    if principal is not None:
+        metrics.SOCKET_CONNECTIONS.dec()
     rt = get_runtime()
     rt.presence.disconnect(request.sid)  # type: ignore[attr-defined]
     if principal is not None and principal.is_staff:

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from support_api.lib import metrics
 from support_api.lib.access import require_role
 from support_api.lib.auth import Principal, Role
 from support_api.lib.errors import ApiError
@@ -89,8 +90,10 @@ def screen(rt: Runtime, principal: Principal, text: str, *, session_of: Callable
                               sender_id=principal.id, created_at=utcnow()))
             audit.record(db, principal, "sensitive_content.blocked", "session" if session_id else None, session_id,
                          {"kind": kind})
+        metrics.GUARD_BLOCKS.labels(kind).inc()
         raise SensitiveContent(_EXPLANATIONS[kind][language], {"kind": kind})
     if result.ambiguous is not None and not confirm_sensitive:
+        metrics.GUARD_BLOCKS.labels("possible_private_key").inc()
         raise SensitiveContent(_EXPLANATIONS["possible_private_key"][language],
                                {"kind": "possible_private_key", "confirm_with": "confirm_sensitive"})
     return Screened(result.masked_text, tuple(dict.fromkeys(f.kind for f in result.masked)))
