@@ -52,6 +52,21 @@ ensure_redis() {
   }
 }
 
+# The multi-process test behind a real load balancer (tests/e2e/test_nginx_cluster.py) runs
+# Debian's nginx in the foreground from a temp directory; install it when it is missing.
+ensure_nginx() {
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] && return 0
+  say "nginx is missing: installing Debian's package"
+  if command -v apt-get >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y nginx >/dev/null \
+      || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx >/dev/null; } || true
+  fi
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || {
+    echo "FATAL: nginx is required for tests/e2e/test_nginx_cluster.py: apt-get install -y nginx" >&2
+    exit 1
+  }
+}
+
 say "Installing into .venv"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
@@ -59,6 +74,7 @@ say "Installing into .venv"
 
 ensure_postgres
 ensure_redis
+ensure_nginx
 
 RESULTS=$(mktemp -d "${TMPDIR:-/tmp}/support-api-results.XXXXXX")
 export SUPPORT_API_TEST_RESULTS="$RESULTS"
