@@ -90,12 +90,11 @@ def _drain_scenario(world: World, server: ServerProcess, url: str, tmp_path: Pat
     session_id = user.open_session("funds", first="hello")["id"]
     op.claim(session_id)
 
-    # A socket with reconnection on, as the apps have: how it was dropped decides whether
-    # it comes back by itself.
+    # How the socket is dropped decides whether the apps' clients come back by themselves.
     reasons: list[Any] = []
     dropped = threading.Event()
-    client = socketio.Client(reconnection=True, reconnection_delay=5)
-    client.on("disconnect", lambda reason=None: (reasons.append(reason), dropped.set()))
+    client = socketio.Client(reconnection=False)
+    client.on("disconnect", lambda reason=None: (reasons.append((reason, time.monotonic())), dropped.set()))
     client.connect(server.url, auth={"token": user.token}, transports=["websocket"], wait_timeout=10)
     assert client.call("session:join", {"session_id": session_id}, timeout=10)["ok"] is True
 
@@ -114,6 +113,7 @@ def _drain_scenario(world: World, server: ServerProcess, url: str, tmp_path: Pat
                 return
             if ack.get("ok"):
                 acked.append(ack["message"]["seq"])
+            time.sleep(0.01)
 
     thread = threading.Thread(target=sender)
     thread.start()
@@ -135,8 +135,12 @@ def _drain_scenario(world: World, server: ServerProcess, url: str, tmp_path: Pat
     thread.join(10)
     assert dropped.wait(10), "the socket was not dropped"
     # A transport loss, which clients answer by reconnecting (not "io server disconnect").
-    assert reasons[0] != client.reason.SERVER_DISCONNECT, reasons
+    assert reasons[0][0] != client.reason.SERVER_DISCONNECT, reasons
+    assert reasons[0][1] > started, f"dropped {started - reasons[0][1]:.2f} s before the signal: {reasons}"
     client.shutdown()
+    client.eio.disconnect(abort=True)
+    if client.eio.ws is not None:
+        client.eio.ws.close()
     assert _refused(server.port)
     log = server.log_text()
     drain_lines = [line for line in log.splitlines() if "drain" in line]
