@@ -611,6 +611,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait-quiet", type=float, default=30, metavar="S",
                    help="first wait up to S seconds for the machine to be idle (default %(default)s; 0: don't)")
     p.add_argument("--json", action="store_true", help="also print one line: RESULT {json summary}")
+    p.add_argument("--shape", choices=["shared", "pairs"], default="shared",
+                   help="shared: --sessions chats over --operators operators (default); pairs: each chat between one "
+                        "user and its own operator (--operators = --sessions), ~64-character bodies, rate limits off "
+                        "(with --spawn)")
     return p
 
 
@@ -618,6 +622,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     benchlib.exit_on_sigterm()
     args.priority = benchlib.apply_priority(args.priority)
+    if args.shape == "pairs":
+        # Issue 16's shape: 100 chats, each user with its own operator, both sides sending.
+        args.operators = args.sessions
+        args.body_padding = 30  # "bench user message" + padding + " t=…": about 64 characters
+        args.server_env.append("SUPPORT_API_RATE_LIMITS=off")
     if args.sessions < 1 or args.operators < 1 or args.rate <= 0 or args.duration <= 0:
         raise SystemExit("--sessions, --operators, --rate and --duration must be positive")
     if args.duration > 3600 or args.sessions + args.operators > 20000:
