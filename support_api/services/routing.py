@@ -44,7 +44,7 @@ from support_api.models import (
     utcnow,
 )
 from support_api.schemas.responses import dump_message, dump_session
-from support_api.services import audit, operators, queue
+from support_api.services import audit, operators, queue, queue_fanout
 from support_api.services.read_state import advance_read
 
 # Most chats one drain hands out per department before letting the request finish.
@@ -126,12 +126,18 @@ def announce(rt: Runtime, taken: Taken) -> None:
 
 
 def publish_queue(rt: Runtime, department: str) -> None:
-    """Tell every waiting user of the department where they stand now."""
+    """Tell every waiting user of the department where they stand now, coalesced while the
+    queue is long (services/queue_fanout.py: at most one publish per interval)."""
+    queue_fanout.fanout(rt, lambda dept: _publish_now(rt, dept)).request(department)
+
+
+def _publish_now(rt: Runtime, department: str) -> int:
     now = utcnow()
     with rt.db.read() as db:
         payloads = queue.updates(db, rt, department, now)
     for chat, payload in payloads:
         rt.events.emit("queue:updated", payload, [user_room(chat.user_id)])
+    return len(payloads)
 
 
 def _next_waiting(db: Session, department: str) -> ChatSession | None:
