@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 
 from support_api.lib.auth import Role, mint_token
-from tests.e2e.conftest import Actor, ServerProcess, World, uid, world_on
+from tests.e2e.conftest import Actor, ServerProcess, World, two_processes, uid, world_on
+from tests.e2e.test_multiprocess_redis import REDIS_URL, _redis_problem
 from tests.e2e.test_push_e2e import QUIET, push_env, push_server, register
-from tests.fake_fcm import FakeFcm
 from tests.dbutil import backends, fresh_database
+from tests.fake_fcm import FakeFcm
 
 TITLE = {"ja": "取引システムの障害", "en": "Trading outage"}
 FIRST = {"ja": "注文が約定しない事象を調査しています。", "en": "Orders are not being filled; we are investigating."}
@@ -268,3 +269,22 @@ def test_resolution_close_linked_and_figures(world: World) -> None:
                                  json={"impact": "minor"}).status_code == 409
     finally:
         _resolve_quietly(admin, incident["id"])
+
+
+def test_status_updated_reaches_sockets_of_every_process(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The broadcast goes through the Redis message queue: a socket connected to process B hears
+    an incident declared on process A."""
+    problem = _redis_problem()
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    with two_processes("sqlite", tmp_path_factory.mktemp("incident-cluster"), REDIS_URL) as (a, b), \
+            world_on(a, b) as world:
+        admin = Actor(world, uid("admin"), Role.ADMIN, "Admin", None, a)
+        on_b = world.user(server=b).socket(label="user-on-b")
+        staff_on_b = world.operator(["funds"], server=b).socket(label="op-on-b")
+        incident = declare(admin, ["other"], impact="minor")
+        for sock in (on_b, staff_on_b):
+            event = sock.wait_for("status:updated", lambda e: e["incident"]["id"] == incident["id"])[-1]
+            assert event["change"] == "opened" and event["incident"]["impact"] == "minor"
+        resolve(admin, incident["id"])
+        on_b.wait_for("status:updated", lambda e: e["incident"]["id"] == incident["id"] and e["change"] == "resolved")
