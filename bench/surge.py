@@ -203,23 +203,32 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--queue-interval-ms", type=int, default=None,
                    help="SUPPORT_API_QUEUE_PUBLISH_INTERVAL_MS of the server (default: the server's, 1000)")
     p.add_argument("--settle", type=float, default=3.0, help="seconds to wait after the last open")
+    p.add_argument("--priority", choices=["rr", "nice", "normal"], default="rr",
+                   help="scheduling of this generator, the server and its PostgreSQL backends (bench/README.md, "
+                        "'Shared machine'): rr = SCHED_RR as root")
+    p.add_argument("--server-log", metavar="FILE", help="keep the server's log in FILE")
     p.add_argument("--json", action="store_true", help="print the result as JSON only")
     args = p.parse_args(argv)
     if args.user_sockets > args.users:
         p.error("--user-sockets cannot exceed --users")
     benchlib.exit_on_sigterm()
+    args.priority = benchlib.apply_priority(args.priority)
     benchlib.raise_nofile(4 * (args.users + args.operators) + 256)
     benchlib.check_loopback(args.pg_admin_url)
     extra = {"SUPPORT_API_PUSH_BACKEND": "log"}
     if args.queue_interval_ms is not None:
         extra["SUPPORT_API_QUEUE_PUBLISH_INTERVAL_MS"] = str(args.queue_interval_ms)
     with benchlib.ServerProcess(db=args.db, async_mode=args.async_mode, pg_admin_url=args.pg_admin_url,
-                                extra_env=extra) as server:
+                                extra_env=extra, log_level="INFO" if args.server_log else "WARNING",
+                                log_path=Path(args.server_log) if args.server_log else None) as server:
+        if server.pg_db:
+            benchlib.prioritise_postgres(server.pg_db, args.priority)
         result = asyncio.run(surge(args, server))
         result["database"] = verify(server.database_url, result["incident_id"], args.category)
     result["setup"] = {"db": args.db, "async_mode": args.async_mode, "users": args.users, "duration": args.duration,
                        "operators": args.operators, "work_seconds": args.work_seconds,
-                       "user_sockets": args.user_sockets, "queue_interval_ms": args.queue_interval_ms}
+                       "user_sockets": args.user_sockets, "queue_interval_ms": args.queue_interval_ms,
+                       "priority": args.priority}
     result["machine"] = benchlib.machine()
     db = result["database"]
     ok = (not result["failed"] and db["stored"] == args.users and db["linked"] == args.users

@@ -105,17 +105,25 @@ def assign_in(db: Session, rt: Runtime, chat: ChatSession, now: datetime, *,
               avoid: str | None = None) -> Taken | None:
     """Give the locked waiting `chat` to the best online operator with room (other than
     `avoid`), in the caller's transaction; None when nobody has room (it keeps waiting)."""
-    for candidate in _candidates(db, rt, chat.department, now):
-        if candidate.id == avoid:
+    candidates = [op.id for op in _candidates(db, rt, chat.department, now) if op.id != avoid]
+    if not candidates:
+        return None
+    # All candidates locked in one statement, in id order: drains running together (a surge's
+    # opens and closes) then wait for each other. Locking them one by one in each drain's own
+    # preference order deadlocked on PostgreSQL (bench/surge.py found it).
+    locked = {op.id: op for op in db.execute(
+        select(Operator).where(Operator.id.in_(sorted(candidates))).order_by(Operator.id)
+        .with_for_update().execution_options(populate_existing=True)).scalars()}
+    # Counted again under the operators' locks: another process may have filled them meanwhile.
+    held = operators.loads(db, list(locked))
+    for operator_id in candidates:
+        operator = locked.get(operator_id)
+        if operator is None or operator.status != OperatorStatus.ONLINE.value:
             continue
-        locked = db.execute(select(Operator).where(Operator.id == candidate.id).with_for_update()).scalar_one()
-        # Counted again under the operator's lock: another process may have filled them meanwhile.
-        if locked.status != OperatorStatus.ONLINE.value:
+        if held.get(operator_id, 0) >= rt.settings.routing.operator_capacity:
             continue
-        if operators.loads(db, [locked.id]).get(locked.id, 0) >= rt.settings.routing.operator_capacity:
-            continue
-        audit.record_system(db, "session.assigned", "session", chat.id, {"operator": locked.id})
-        return take(db, chat, locked.id, locked.name, now)
+        audit.record_system(db, "session.assigned", "session", chat.id, {"operator": operator_id})
+        return take(db, chat, operator_id, operator.name, now)
     return None
 
 
