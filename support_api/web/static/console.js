@@ -207,11 +207,10 @@ function connect(token) {
   socket = connectSocket(token);
   socket.on("connect", async () => {
     hideBanner(everConnected ? t("conn.back") : "");
-    if (everConnected) {
-      // Resume: the queue may have moved, and the open chat catches up from its highest seq.
-      loadLists();
-      if (open) await resume(open.session.id);
-    }
+    // (Re)fetch the queue on every connect: events sent before this socket joined its rooms,
+    // or while it was away, are not replayed. The open chat catches up from its highest seq.
+    loadLists();
+    if (everConnected && open) await resume(open.session.id);
     everConnected = true;
   });
   socket.on("disconnect", () => showBanner(t("conn.down")));

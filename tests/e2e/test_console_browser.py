@@ -1,0 +1,321 @@
+"""The operator console (`/console/`) in headless Chromium against the real server process.
+
+A Python user client (REST + Socket.IO, as the mobile app) talks to an operator who works only
+through the page: the queue updates live, claim / reply / notes / canned replies go through the
+UI, the page survives a server restart, message bodies render as text, and axe-core finds no
+serious or critical violation. See tests/e2e/browser.py for the browser driver.
+
+Set SUPPORT_API_SCREENSHOTS=docs to save the screenshots the README shows.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from support_api.lib.auth import Role
+from tests import images
+from tests.dbutil import fresh_database
+from tests.e2e.browser import Browser
+from tests.e2e.conftest import ServerProcess, World, free_port, server_env, uid, wait_until, world_on
+
+SCREENSHOTS = os.environ.get("SUPPORT_API_SCREENSHOTS")
+XSS = "<img src=x onerror=alert(1)>"
+
+
+class Restartable:
+    """A server whose process can be stopped and started again on the same port and database."""
+
+    def __init__(self, url: str, var_dir: Path) -> None:
+        var_dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.env = server_env(url, var_dir)
+        self.var_dir = var_dir
+        self.process = self._start()
+
+    def _start(self) -> ServerProcess:
+        process = ServerProcess(self.env, self.var_dir / f"server-{self.port}-{time.monotonic_ns()}.log", self.port)
+        process.wait_ready()
+        return process
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def start(self) -> None:
+        self.process = self._start()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Restartable]:
+    # The pages are the same whatever the database: SQLite keeps this module light.
+    with fresh_database("sqlite") as url:
+        server = Restartable(url, tmp_path_factory.mktemp("console"))
+        try:
+            yield server
+        finally:
+            server.process.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    b = Browser()
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+@pytest.fixture
+def world(site: Restartable) -> Iterator[World]:
+    with world_on(site.process) as w:
+        yield w
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[str]:
+    """A fresh page (own context: own sessionStorage); fails the test on a script error or CSP refusal."""
+    name = uid("page")
+    yield name
+    if os.environ.get("SUPPORT_API_TEST_DEBUG_SHOTS"):
+        browser("screenshot", page=name, path=f"/tmp/{name}.png")
+    problems = browser("problems", page=name)
+    browser("closePage", page=name)
+    assert not problems, problems
+
+
+def open_console(browser: Browser, page: str, server: ServerProcess, token: str, path: str = "/console/",
+                 locale: str = "en-US") -> None:
+    browser("open", page=page, url=f"{server.url}{path}#token={token}", locale=locale)
+
+
+def queue_item(browser: Browser, page: str, text: str, timeout: float = 10_000) -> None:
+    browser("wait", page=page, selector="ul#queue button", hasText=text, timeout=timeout)
+
+
+def log_texts(browser: Browser, page: str) -> list[str]:
+    texts: list[str] = browser("texts", page=page, selector="[role=log] li .msg-body")
+    return texts
+
+
+def wait_in_log(browser: Browser, page: str, text: str, timeout: float = 10_000) -> None:
+    browser("wait", page=page, selector="[role=log] li", hasText=text, timeout=timeout)
+
+
+def shot(browser: Browser, page: str, name: str) -> None:
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        browser("screenshot", page=page, path=str(Path(SCREENSHOTS).resolve() / name))
+
+
+def open_and_claim(browser: Browser, page: str, world: World, first: str) -> tuple[Any, Any, dict[str, Any], Any]:
+    """A user opens a funds chat; the operator claims it through the console."""
+    op = world.operator(["funds"], label="sato")
+    user = world.user("hanako")
+    user_sock = user.socket()
+    open_console(browser, page, world.server, op.token)
+    browser("wait", page=page, selector="ul#queue li")
+    session = user.open_session("funds", first=first)
+    user_sock.join(session["id"])
+    queue_item(browser, page, "Hanako")
+    browser("click", page=page, selector=f"ul#queue button[data-session='{session['id']}']")
+    wait_in_log(browser, page, first)
+    browser("click", page=page, role="button", name="Claim")
+    user_sock.wait_for("message:new", lambda m: m["sender"]["type"] == "system")
+    browser("wait", page=page, selector=".chat-state", hasText="Held by Sato")
+    return op, user, session, user_sock
+
+
+def test_new_chat_appears_in_the_queue_live_and_the_reply_reaches_the_user(browser: Browser, page: str,
+                                                                            world: World) -> None:
+    op = world.operator(["funds"], label="sato")
+    user = world.user("hanako")
+    open_console(browser, page, world.server, op.token)
+    browser("wait", page=page, role="list", name="Queue")
+    browser("wait", page=page, selector="ul#queue li.empty")
+    user_sock = user.socket()
+
+    opened = time.monotonic()
+    session = user.open_session("funds", first="出金がまだ届いていません")
+    queue_item(browser, page, "Hanako", timeout=2_000)  # no reload: within 2 s of the open
+    assert time.monotonic() - opened < 2.5
+    user_sock.join(session["id"])
+
+    browser("click", page=page, selector=f"ul#queue button[data-session='{session['id']}']")
+    wait_in_log(browser, page, "出金がまだ届いていません")
+    browser("wait", page=page, role="log", name="Messages")
+    shot(browser, page, "console-queue.png")
+    browser("click", page=page, role="button", name="Claim")
+    joined = user_sock.wait_for("message:new", lambda m: m["sender"]["type"] == "system")
+    assert "Sato" in joined[0]["body"]
+    # The chat moved from the queue to "my chats".
+    browser("wait", page=page, selector="ul#mine button", hasText="Hanako")
+    browser("wait", page=page, selector="ul#queue li.empty")
+
+    browser("fill", page=page, role="textbox", name="Reply", text="確認いたします。少々お待ちください。")
+    browser("press", page=page, role="textbox", name="Reply", key="Enter")
+    reply = user_sock.wait_for("message:new", lambda m: m["sender"]["type"] == "operator")[0]
+    assert reply["body"] == "確認いたします。少々お待ちください。"
+    assert reply["sender"]["id"] == op.id
+    assert browser("value", page=page, role="textbox", name="Reply") == ""
+    wait_in_log(browser, page, "確認いたします")
+
+    # Shift+Enter is a new line, the Send button sends.
+    browser("type", page=page, role="textbox", name="Reply", text="一行目")
+    browser("press", page=page, role="textbox", name="Reply", key="Shift+Enter")
+    browser("type", page=page, role="textbox", name="Reply", text="二行目")
+    browser("click", page=page, role="button", name="Send")
+    second = user_sock.wait_for("message:new", lambda m: m["body"].startswith("一行目"))[0]
+    assert second["body"] == "一行目\n二行目"
+
+    # The user's answer arrives live, and the typing indicator shows before it.
+    user_sock.call("typing", {"session_id": session["id"], "is_typing": True})
+    browser("wait", page=page, selector=".typing", hasText="Hanako is typing")
+    user_sock.send(session["id"], "ありがとうございます")
+    wait_in_log(browser, page, "ありがとうございます")
+    shot(browser, page, "console.png")
+
+    browser("click", page=page, role="button", name="Close chat")
+    closed = user_sock.wait_for("session:updated", lambda s: s["status"] == "closed")
+    assert closed[0]["id"] == session["id"]
+    browser("wait", page=page, selector=".chat-state", hasText="Closed")
+
+
+def test_screenshot_and_text_from_the_user_show_and_bodies_render_as_text(browser: Browser, page: str,
+                                                                          world: World) -> None:
+    op, user, session, user_sock = open_and_claim(browser, page, world, "画面を送ります")
+    upload = user.api.post("/v1/attachments", files={"file": ("screen.png", images.png(320, 200), "image/png")})
+    assert upload.status_code == 201, upload.text
+    ack = user_sock.call("message:send", {"session_id": session["id"], "client_msg_id": uid("cm"),
+                                           "body": "エラー E-4012 の画面です", "attachment_ids": [upload.json()["id"]]})
+    assert ack["ok"], ack
+    wait_in_log(browser, page, "エラー E-4012 の画面です")
+    browser("wait", page=page, selector="[role=log] li a.msg-attachment img")
+    # The thumbnail really loaded (signed URL, same origin), and links to the full image.
+    wait_until(lambda: browser("evaluate", page=page, expression=(
+        "(() => { const i = document.querySelector('[role=log] a.msg-attachment img');"
+        " return !!i && i.complete && i.naturalWidth > 0; })()")), what="thumbnail loaded")
+    href = browser("attr", page=page, selector="[role=log] a.msg-attachment", attr="href")
+    assert href.startswith(f"/v1/attachments/{upload.json()['id']}?")
+    full = requests.get(world.server.url + href, timeout=10)
+    assert full.status_code == 200 and full.headers["Content-Type"] == "image/png"
+
+    user_sock.send(session["id"], XSS)
+    wait_in_log(browser, page, XSS)
+    assert XSS in log_texts(browser, page)
+    assert browser("count", page=page, selector="[role=log] img[src='x']") == 0
+    assert browser("count", page=page, selector="[role=log] img") == 1
+    # The page's own fixture check fails the test on any script error; alert() would not run either.
+
+
+def test_canned_reply_is_inserted_with_slash(browser: Browser, page: str, world: World) -> None:
+    admin = world.server.token(uid("admin"), Role.ADMIN, name="Admin")
+    admin_api = world.api(admin)
+    title = f"入金反映 {uid('t')}"
+    created = admin_api.post("/v1/canned-replies", json={
+        "title": title, "body": "{user_name}様、入金の反映を確認いたします。", "locale": "ja", "department": "funds"})
+    assert created.status_code == 201, created.text
+    op, user, session, user_sock = open_and_claim(browser, page, world, "入金が反映されません")
+
+    browser("type", page=page, role="textbox", name="Reply", text="/反映")
+    browser("wait", page=page, selector="#canned [role=option]", hasText=title)
+    assert browser("attr", page=page, role="textbox", name="Reply", attr="aria-expanded") == "true"
+    shot(browser, page, "console-canned.png")
+    browser("press", page=page, role="textbox", name="Reply", key="Enter")
+    assert browser("value", page=page, role="textbox", name="Reply") == "Hanako様、入金の反映を確認いたします。"
+    browser("press", page=page, role="textbox", name="Reply", key="Enter")
+    sent = user_sock.wait_for("message:new", lambda m: m["sender"]["type"] == "operator")[0]
+    assert sent["body"] == "Hanako様、入金の反映を確認いたします。"
+
+    # A partial match on the body works too.
+    browser("type", page=page, role="textbox", name="Reply", text="/確認いたし")
+    browser("wait", page=page, selector="#canned [role=option]", hasText=title)
+    browser("press", page=page, role="textbox", name="Reply", key="Escape")
+    assert browser("count", page=page, selector="#canned:not([hidden])") == 0
+
+
+def test_internal_note_stays_with_staff(browser: Browser, page: str, world: World) -> None:
+    op, user, session, user_sock = open_and_claim(browser, page, world, "口座を確認してください")
+    colleague = world.operator(["funds"], label="kato")
+    colleague_sock = colleague.socket()
+    note = f"社内メモ: 本人確認が必要 {uid('n')}"
+    browser("check", page=page, label="Internal note (staff only)")
+    browser("fill", page=page, role="textbox", name="Reply", text=note)
+    browser("click", page=page, role="button", name="Send")
+    browser("wait", page=page, selector="[role=log] li.msg-note", hasText=note)
+    assert colleague_sock.wait_for("note:new", lambda n: n["body"] == note)
+
+    # A public reply after the note: once it reached the user, the note would have too.
+    browser("check", page=page, label="Internal note (staff only)", checked=False)
+    browser("fill", page=page, role="textbox", name="Reply", text="確認します")
+    browser("press", page=page, role="textbox", name="Reply", key="Enter")
+    user_sock.wait_for("message:new", lambda m: m["body"] == "確認します")
+    seen = [data for _, data in user_sock.events]
+    assert note not in repr(seen)
+    assert note not in repr(user.history(session["id"]))
+    shot(browser, page, "console-note.png")
+
+
+def test_server_restart_mid_chat_needs_no_reload(browser: Browser, page: str, world: World,
+                                                 site: Restartable) -> None:
+    op, user, session, user_sock = open_and_claim(browser, page, world, "再起動の前")
+    user_sock.close()
+    site.stop()
+    browser("wait", page=page, selector="#conn-banner.down", hasText="Connection lost")
+    shot(browser, page, "console-offline.png")
+    site.start()
+    world.server = site.process  # the new process, for the end-of-test log check
+    world.servers = (site.process,)
+    world._log_starts = {id(site.process): 0}
+    browser("wait", page=page, selector="#conn-banner", hasText="Reconnected", timeout=15_000)
+    user.post_message(session["id"], "再起動の後のメッセージ")
+    wait_in_log(browser, page, "再起動の後のメッセージ")
+    # Still the same page: the earlier messages are there, nothing was reloaded.
+    assert "再起動の前" in log_texts(browser, page)
+    browser("fill", page=page, role="textbox", name="Reply", text="届きました")
+    browser("press", page=page, role="textbox", name="Reply", key="Enter")
+    wait_until(lambda: any(m["body"] == "届きました" for m in user.history(session["id"])), what="reply stored")
+
+
+def test_guard_refusal_is_shown_inline_and_the_draft_stays(browser: Browser, page: str, world: World) -> None:
+    op, user, session, user_sock = open_and_claim(browser, page, world, "ログインできません")
+    draft = "パスワードを教えてください"
+    browser("fill", page=page, role="textbox", name="Reply", text=draft)
+    browser("press", page=page, role="textbox", name="Reply", key="Enter")
+    browser("wait", page=page, selector=".form-error", hasText="Not sent")
+    assert browser("value", page=page, role="textbox", name="Reply") == draft
+
+
+def test_expired_token_asks_for_a_new_one(browser: Browser, page: str, world: World) -> None:
+    token = world.server.token(uid("op"), Role.OPERATOR, name="Short", ttl_seconds=2)
+    open_console(browser, page, world.server, token)
+    browser("wait", page=page, role="list", name="Queue")
+    browser("wait", page=page, selector="[role=alert]", hasText="Your token has expired", timeout=8_000)
+    browser("wait", page=page, role="textbox", name="Access token")
+    # The token never stays in the address bar.
+    assert "token" not in browser("evaluate", page=page, expression="location.href")
+
+
+def test_japanese_names_and_headers(browser: Browser, page: str, world: World) -> None:
+    op = world.operator(["funds"], label="sato")
+    response = requests.get(f"{world.server.url}/console/", timeout=10)
+    assert response.status_code == 200
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "connect-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    token = world.server.token(op.id, Role.OPERATOR, name="佐藤", departments=["funds"])
+    user = world.user("taro")
+    session = user.open_session("funds", first="こんにちは")
+    browser("open", page=page, url=f"{world.server.url}/console/#token={token}", locale="ja-JP")
+    browser("wait", page=page, role="list", name="待ち行列")
+    browser("click", page=page, selector=f"ul#queue button[data-session='{session['id']}']")
+    for role, name in (("textbox", "返信"), ("button", "送信"), ("button", "担当する"), ("button", "転送"),
+                       ("button", "チャットを終了"), ("log", "メッセージ")):
+        browser("wait", page=page, role=role, name=name)
+    assert browser("evaluate", page=page, expression="document.documentElement.lang") == "ja"
