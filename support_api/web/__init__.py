@@ -36,23 +36,41 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-def _page(name: str) -> Response:
-    return send_from_directory(STATIC_DIR, name, mimetype="text/html")
+# Each page is the same shell: its script builds the DOM (every string from i18n.js).
+_SHELL = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Support</title>
+<link rel="stylesheet" href="/web/static/app.css">
+{scripts}<script type="module" src="/web/static/{page}.js"></script>
+</head>
+<body class="page-{page}">
+<div id="app"><noscript>This page needs JavaScript.</noscript></div>
+</body>
+</html>
+"""
+
+
+def _page(page: str, classic_scripts: tuple[str, ...] = ()) -> Response:
+    scripts = "".join(f'<script src="/web/static/{src}" defer></script>\n' for src in classic_scripts)
+    return Response(_SHELL.format(page=page, scripts=scripts), mimetype="text/html")
 
 
 @bp.get("/console/")
 def console() -> Response:
-    return _page("console.html")
+    return _page("console")
 
 
 @bp.get("/console/stats")
 def console_stats() -> Response:
-    return _page("stats.html")
+    return _page("stats", ("vendor/chart.umd.min.js",))
 
 
 @bp.get("/demo/")
 def demo() -> Response:
-    return _page("demo.html")
+    return _page("demo")
 
 
 @bp.get("/web/static/<path:filename>")

@@ -99,12 +99,12 @@ def queue_item(browser: Browser, page: str, text: str, timeout: float = 10_000) 
 
 
 def log_texts(browser: Browser, page: str) -> list[str]:
-    texts: list[str] = browser("texts", page=page, selector="[role=log] li .msg-body")
+    texts: list[str] = browser("texts", page=page, selector="[role=log] .msg .msg-body")
     return texts
 
 
 def wait_in_log(browser: Browser, page: str, text: str, timeout: float = 10_000) -> None:
-    browser("wait", page=page, selector="[role=log] li", hasText=text, timeout=timeout)
+    browser("wait", page=page, selector="[role=log] .msg", hasText=text, timeout=timeout)
 
 
 def shot(browser: Browser, page: str, name: str) -> None:
@@ -195,7 +195,7 @@ def test_screenshot_and_text_from_the_user_show_and_bodies_render_as_text(browse
                                            "body": "エラー E-4012 の画面です", "attachment_ids": [upload.json()["id"]]})
     assert ack["ok"], ack
     wait_in_log(browser, page, "エラー E-4012 の画面です")
-    browser("wait", page=page, selector="[role=log] li a.msg-attachment img")
+    browser("wait", page=page, selector="[role=log] .msg a.msg-attachment img")
     # The thumbnail really loaded (signed URL, same origin), and links to the full image.
     wait_until(lambda: browser("evaluate", page=page, expression=(
         "(() => { const i = document.querySelector('[role=log] a.msg-attachment img');"
@@ -224,7 +224,7 @@ def test_canned_reply_is_inserted_with_slash(browser: Browser, page: str, world:
 
     browser("type", page=page, role="textbox", name="Reply", text="/反映")
     browser("wait", page=page, selector="#canned [role=option]", hasText=title)
-    assert browser("attr", page=page, role="textbox", name="Reply", attr="aria-expanded") == "true"
+    assert browser("attr", page=page, role="textbox", name="Reply", attr="aria-activedescendant") == "canned-0"
     shot(browser, page, "console-canned.png")
     browser("press", page=page, role="textbox", name="Reply", key="Enter")
     assert browser("value", page=page, role="textbox", name="Reply") == "Hanako様、入金の反映を確認いたします。"
@@ -247,7 +247,7 @@ def test_internal_note_stays_with_staff(browser: Browser, page: str, world: Worl
     browser("check", page=page, label="Internal note (staff only)")
     browser("fill", page=page, role="textbox", name="Reply", text=note)
     browser("click", page=page, role="button", name="Send")
-    browser("wait", page=page, selector="[role=log] li.msg-note", hasText=note)
+    browser("wait", page=page, selector="[role=log] .msg.msg-note", hasText=note)
     assert colleague_sock.wait_for("note:new", lambda n: n["body"] == note)
 
     # A public reply after the note: once it reached the user, the note would have too.
@@ -319,3 +319,97 @@ def test_japanese_names_and_headers(browser: Browser, page: str, world: World) -
                        ("button", "チャットを終了"), ("log", "メッセージ")):
         browser("wait", page=page, role=role, name=name)
     assert browser("evaluate", page=page, expression="document.documentElement.lang") == "ja"
+
+
+def assert_accessible(browser: Browser, page: str, what: str) -> None:
+    violations = browser("axe", page=page)
+    bad = [v for v in violations if v["impact"] in ("serious", "critical")]
+    assert not bad, f"{what}: {bad}"
+
+
+def test_axe_finds_no_serious_violations(browser: Browser, page: str, world: World) -> None:
+    op, user, session, user_sock = open_and_claim(browser, page, world, "アクセシビリティ")
+    user_sock.send(session["id"], "メッセージ")
+    wait_in_log(browser, page, "メッセージ")
+    assert_accessible(browser, page, "/console/ with a chat open")
+    browser("type", page=page, role="textbox", name="Reply", text="/")
+    browser("wait", page=page, selector="#canned [role=option]")
+    assert_accessible(browser, page, "/console/ with the canned-reply list open")
+    # The status switch goes through PUT /operators/me/status.
+    browser("select", page=page, role="combobox", name="My status", value="away")
+    wait_until(lambda: any(o["id"] == op.id and o["chosen_status"] == "away"
+                           for o in op.api.get("/v1/operators").json()["items"]), what="status away")
+
+    admin = world.server.token(uid("admin"), Role.ADMIN, name="Admin")
+    browser("open", page=page, url=f"{world.server.url}/console/stats#token={admin}")
+    browser("wait", page=page, selector="canvas#chart-hourly")
+    browser("wait", page=page, selector="tbody tr", hasText="Sato")
+    assert "Away" in " ".join(browser("texts", page=page, selector="tbody tr"))
+    assert_accessible(browser, page, "/console/stats")
+    shot(browser, page, "console-stats.png")
+
+    demo_user = world.user("demo")
+    browser("open", page=page, url=f"{world.server.url}/demo/#token={demo_user.token}")
+    browser("wait", page=page, role="button", name="Start chat")
+    assert_accessible(browser, page, "/demo/ (pick a category)")
+
+    browser("evaluate", page=page, expression="sessionStorage.clear()")
+    browser("open", page=page, url=f"{world.server.url}/console/")
+    browser("wait", page=page, role="textbox", name="Access token")
+    assert_accessible(browser, page, "/console/ sign-in")
+    # The paste box signs in too.
+    browser("fill", page=page, role="textbox", name="Access token", text=op.token)
+    browser("click", page=page, role="button", name="Sign in")
+    browser("wait", page=page, role="list", name="Queue")
+    # No token in any request line the server logged.
+    assert op.token not in world.server.log_text() and admin not in world.server.log_text()
+
+
+def test_demo_app_flow(browser: Browser, page: str, world: World) -> None:
+    user = world.user("demo")
+    op = world.operator(["account"], label="ito")
+    op_sock = op.socket()
+    browser("open", page=page, url=f"{world.server.url}/demo/#token={user.token}")
+    browser("check", page=page, label="Account")
+    browser("fill", page=page, label="Your message", text="ログインできません")
+    browser("click", page=page, role="button", name="Start chat")
+    browser("wait", page=page, selector="#chat-status", hasText="number 1 in the queue")
+    sessions = op.api.get("/v1/sessions", params={"status": "waiting", "category": "account"}).json()["items"]
+    session = next(s for s in sessions if s["user_id"] == user.id)
+    assert session["client_context"]["app_version"] == "demo-web"
+    shot(browser, page, "demo.png")
+
+    op.claim(session["id"])
+    op_sock.join(session["id"])
+    browser("wait", page=page, selector="#chat-status", hasText="Ito is helping you")
+    op_sock.send(session["id"], "お手伝いします")
+    wait_in_log(browser, page, "お手伝いします")
+
+    screenshot = Path(browser_tmp(world)) / "screen.png"
+    screenshot.write_bytes(images.png(300, 200))
+    browser("fill", page=page, role="textbox", name="Message", text="画面です")
+    browser("files", page=page, selector="input#attach", path=str(screenshot))
+    got = op_sock.wait_for("message:new", lambda m: m["sender"]["type"] == "user" and m["attachments"])[0]
+    assert got["body"] == "画面です" and got["attachments"][0]["width"] == 300
+    browser("wait", page=page, selector="[role=log] a.msg-attachment img")
+
+    browser("fill", page=page, role="textbox", name="Message", text="ありがとう")
+    browser("press", page=page, role="textbox", name="Message", key="Enter")
+    op_sock.wait_for("message:new", lambda m: m["body"] == "ありがとう")
+
+    closed = op.api.post(f"/v1/sessions/{session['id']}/close")
+    assert closed.status_code == 200
+    browser("wait", page=page, role="button", name="Send rating")
+    assert_accessible(browser, page, "/demo/ rating form")
+    browser("check", page=page, label="5 of 5")
+    browser("fill", page=page, label="Comment (optional)", text="助かりました")
+    browser("click", page=page, role="button", name="Send rating")
+    browser("wait", page=page, selector="[role=status]", hasText="Thank you")
+    rated = user.api.get(f"/v1/sessions/{session['id']}").json()
+    assert rated["rating"]["score"] == 5 and rated["rating"]["comment"] == "助かりました"
+
+
+def browser_tmp(world: World) -> str:
+    path = Path(world.server.settings.var_dir) / "browser-files"
+    path.mkdir(parents=True, exist_ok=True)
+    return str(path)

@@ -133,12 +133,12 @@ export function clock(iso) {
 /** @param {string} category */
 export function categoryName(category) { return t(`category.${category}`); }
 
-/** One message or internal note as a list item; the body goes in as text.
+/** One message or internal note (an item of the `log` region); the body goes in as text.
  * @param {any} message @param {{note?: boolean, mine?: boolean}} [options] */
 export function renderMessage(message, options = {}) {
   const type = options.note ? "note" : message.sender.type;
   const who = message.sender.name || t(`sender.${message.sender.type}`);
-  const item = el("li", {
+  const item = el("div", {
     class: `msg msg-${type}${options.mine ? " msg-mine" : ""}`,
     "data-seq": options.note ? undefined : String(message.seq),
     "data-note-seq": options.note ? String(message.seq) : undefined,

@@ -426,7 +426,7 @@ function renderChat() {
   ui.transfer = el("button", { type: "button", id: "transfer", text: t("transfer"), onclick: () => openTransfer() });
   ui.close = el("button", { type: "button", id: "close", text: t("close"), onclick: closeChat });
   ui.older = el("button", { type: "button", class: "older", text: t("chat.older"), onclick: loadOlder, hidden: true });
-  ui.log = el("ol", { id: "messages", class: "log", role: "log", "aria-label": t("messages.label"), "aria-live": "polite", tabindex: 0 });
+  ui.log = el("div", { id: "messages", class: "log", role: "log", "aria-label": t("messages.label"), "aria-live": "polite", tabindex: 0 });
   ui.typing = el("p", { class: "typing", "aria-live": "polite" });
   ui.receipt = el("p", { class: "receipt-line" });
   ui.error = el("p", { class: "form-error", role: "alert" });
@@ -620,7 +620,6 @@ async function onReplyInput() {
 
 function renderCanned() {
   ui.canned.hidden = false;
-  ui.reply.setAttribute("aria-expanded", "true");
   ui.canned.replaceChildren(...(cannedItems.length ? cannedItems.map((item, i) => el("li", {
     id: `canned-${i}`, role: "option", "aria-selected": i === cannedActive ? "true" : "false",
     onmousedown: (/** @type {Event} */ e) => { e.preventDefault(); insertCanned(i); },
@@ -634,7 +633,6 @@ function closeCanned() {
   cannedItems = [];
   cannedActive = -1;
   if (ui.canned) { ui.canned.hidden = true; ui.canned.replaceChildren(); }
-  ui.reply?.setAttribute("aria-expanded", "false");
   ui.reply?.removeAttribute("aria-activedescendant");
 }
 
