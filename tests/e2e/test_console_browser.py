@@ -135,13 +135,17 @@ def test_new_chat_appears_in_the_queue_live_and_the_reply_reaches_the_user(brows
                                                                             world: World) -> None:
     op = world.operator(["funds"], label="sato")
     user = world.user("hanako")
+    earlier = user.open_session("funds", first="先週の問い合わせ")
+    assert user.api.post(f"/v1/sessions/{earlier['id']}/close").status_code == 200
+    assert user.api.post(f"/v1/sessions/{earlier['id']}/rating", json={"score": 4}).status_code == 201
     open_console(browser, page, world.server, op.token)
     browser("wait", page=page, role="list", name="Queue")
     browser("wait", page=page, selector="ul#queue li.empty")
     user_sock = user.socket()
 
     opened = time.monotonic()
-    session = user.open_session("funds", first="出金がまだ届いていません")
+    session = user.open_session("funds", first="出金がまだ届いていません", client_context={
+        "app_version": "5.12.0", "os": "iOS 18.1", "device_model": "iPhone15,2", "locale": "ja-JP", "error_code": "E-4012"})
     queue_item(browser, page, "Hanako", timeout=2_000)  # no reload: within 2 s of the open
     assert time.monotonic() - opened < 2.5
     user_sock.join(session["id"])
@@ -149,6 +153,10 @@ def test_new_chat_appears_in_the_queue_live_and_the_reply_reaches_the_user(brows
     browser("click", page=page, selector=f"ul#queue button[data-session='{session['id']}']")
     wait_in_log(browser, page, "出金がまだ届いていません")
     browser("wait", page=page, role="log", name="Messages")
+    # The customer panel: the app's context and the earlier chat with its rating.
+    browser("wait", page=page, selector="#customer dd", hasText="E-4012")
+    assert "iPhone15,2" in browser("texts", page=page, selector="#customer dd")
+    browser("wait", page=page, selector="#history li", hasText="rated 4/5")
     shot(browser, page, "console-queue.png")
     browser("click", page=page, role="button", name="Claim")
     joined = user_sock.wait_for("message:new", lambda m: m["sender"]["type"] == "system")

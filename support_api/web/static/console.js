@@ -1,7 +1,7 @@
 // @ts-check
 /** The operator console: queue, my chats, chat view with live updates, reply box with canned
  *  replies and internal notes, claim / transfer / close, alerts and shortcuts. Public API only. */
-import { t } from "./i18n.js";
+import { t, lang } from "./i18n.js";
 import {
   Api, ApiError, call, categoryName, claimsOf, connectSocket, dropToken, duration, el, expired, initLang,
   languageSelect, loadToken, renderMessage, renderSignIn,
@@ -227,6 +227,7 @@ function connect(token) {
   });
   socket.on("message:new", (/** @type {any} */ message) => {
     if (open && open.session.id === message.session_id) {
+      if (message.sender.type === "user") { clearTimeout(open.typingTimer); ui.typing.textContent = ""; }
       addMessages([message]);
       markRead();
     } else if (mine.some((s) => s.id === message.session_id)) {
@@ -477,10 +478,28 @@ function renderCustomer() {
   const rows = [["customer.category", s.category && categoryName(s.category)], ["customer.department", s.department && categoryName(s.department)],
     ["customer.app", ctx.app_version], ["customer.os", ctx.os], ["customer.device", ctx.device_model],
     ["customer.locale", ctx.locale], ["customer.error", ctx.error_code]];
+  ui.history = ui.history?.dataset.user === s.user_id ? ui.history : el("ul", { id: "history", "data-user": s.user_id, "aria-labelledby": "history-title" });
   ui.customer.replaceChildren(
     el("h2", { id: "customer-title", text: t("customer.heading") }),
     el("p", { class: "customer-name", text: `${s.user_name || ""} (${s.user_id || ""})` }),
-    el("dl", {}, ...rows.filter(([, v]) => v).flatMap(([k, v]) => [el("dt", { text: t(k) }), el("dd", { text: String(v) })])));
+    el("dl", {}, ...rows.filter(([, v]) => v).flatMap(([k, v]) => [el("dt", { text: t(k) }), el("dd", { text: String(v) })])),
+    el("h3", { id: "history-title", text: t("customer.history") }), ui.history);
+  if (s.user_id && ui.history.dataset.loaded !== s.id) loadHistory(s.user_id, s.id);
+}
+
+/** The user's other chats (those this operator may see), with their ratings.
+ * @param {string} userId @param {string} current */
+async function loadHistory(userId, current) {
+  ui.history.dataset.loaded = current;
+  try {
+    const page = await api.get(`/sessions?user_id=${encodeURIComponent(userId)}&limit=20`);
+    const earlier = page.items.filter((/** @type {any} */ x) => x.id !== current);
+    ui.history.replaceChildren(...(earlier.length ? earlier.map((/** @type {any} */ x) => el("li", {},
+      el("button", { type: "button", class: "chat-link", onclick: () => openChat(x.id) },
+        `${new Date(x.created_at).toLocaleDateString(lang() === "ja" ? "ja-JP" : "en-GB")} · ${categoryName(x.category)} · ${t(`status.${x.status}`)}`,
+        x.rating ? ` · ${t("customer.rating", { score: x.rating.score })}` : "")))
+      : [el("li", { class: "empty", text: t("customer.noHistory") })]));
+  } catch { ui.history.replaceChildren(); }
 }
 
 /** @param {any} error */
