@@ -43,6 +43,12 @@ function locate(page, c) {
 }
 
 const ops = {
+  // Before the page loads: a script (CDP, not subject to the page's CSP) and permissions.
+  async prepare(c) {
+    const { context } = await pageOf(c.page, c.locale);
+    if (c.script) await context.addInitScript(c.script);
+    if (c.permissions) await context.grantPermissions(c.permissions);
+  },
   async open(c) { const { page } = await pageOf(c.page, c.locale); await page.goto(c.url); return page.url(); },
   async goto(c) { const { page } = await pageOf(c.page); await page.goto(c.url); return page.url(); },
   async reload(c) { const { page } = await pageOf(c.page); await page.reload(); return page.url(); },

@@ -35,7 +35,8 @@ class Restartable:
     def __init__(self, url: str, var_dir: Path) -> None:
         var_dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
-        self.env = server_env(url, var_dir)
+        # The long-history test writes 70 messages at once.
+        self.env = server_env(url, var_dir, extra_env={"SUPPORT_API_RATE_LIMIT_MESSAGES": "1000/minute"})
         self.var_dir = var_dir
         self.process = self._start()
 
@@ -421,3 +422,84 @@ def browser_tmp(world: World) -> str:
     path = Path(world.server.settings.var_dir) / "browser-files"
     path.mkdir(parents=True, exist_ok=True)
     return str(path)
+
+
+# Records desktop notifications instead of showing them (injected before the page's scripts).
+RECORD_NOTIFICATIONS = """
+window.__notifications = [];
+window.Notification = class { constructor(title, options) { window.__notifications.push(options.body); }
+  static get permission() { return "granted"; } static requestPermission() { return Promise.resolve("granted"); } };
+"""
+
+
+def test_alerts_unread_title_transfer_and_shortcuts(browser: Browser, page: str, world: World) -> None:
+    browser("prepare", page=page, script=RECORD_NOTIFICATIONS)
+    op, user, session, user_sock = open_and_claim(browser, page, world, "最初の問い合わせ")
+    browser("check", page=page, label="Desktop notifications")
+    browser("evaluate", page=page, expression="window.focus()")
+
+    # A new waiting chat in the operator's department: notified while the tab has the focus.
+    other = world.user("jiro")
+    waiting = other.open_session("funds", first="もう一件")
+    queue_item(browser, page, "Jiro")
+    wait_until(lambda: any("New chat waiting" in n for n in browser("evaluate", page=page, expression="window.__notifications")),
+               what="new-chat notification")
+
+    # `j` moves to the next chat (the waiting one); a message in the held chat is then unread:
+    # counted in the title and notified.
+    browser("evaluate", page=page, expression="document.activeElement.blur()")
+    browser("press", page=page, selector="body", key="j")
+    wait_in_log(browser, page, "もう一件")
+    user_sock.send(session["id"], "まだですか？")
+    wait_until(lambda: browser("title", page=page).startswith("(1) "), what="unread count in the title")
+    browser("wait", page=page, selector="ul#mine .unread", hasText="1 unread")
+    wait_until(lambda: any("New message from Hanako" in n
+                           for n in browser("evaluate", page=page, expression="window.__notifications")),
+               what="new-message notification")
+    # `c` claims the chat on screen.
+    browser("press", page=page, selector="body", key="c")
+    browser("wait", page=page, selector=".chat-state", hasText="Held by Sato")
+    assert op.api.get(f"/v1/sessions/{waiting['id']}").json()["operator"]["id"] == op.id
+    # Back with `k` (claiming put the focus in the reply box); reading it clears the count.
+    browser("evaluate", page=page, expression="document.activeElement.blur()")
+    browser("press", page=page, selector="body", key="k")
+    wait_in_log(browser, page, "まだですか？")
+    wait_until(lambda: not browser("title", page=page).startswith("("), what="title without unread count")
+
+    # Transfer to the security department with a note, through the dialog.
+    security_op = world.operator(["security"], label="mori")
+    security_sock = security_op.socket()
+    browser("click", page=page, role="button", name="Transfer")
+    browser("select", page=page, label="Department", value="security")
+    browser("fill", page=page, label="Note for the next operator", text="不正ログインの疑い")
+    browser("click", page=page, role="button", name="Move chat")
+    moved = security_sock.wait_for("session:updated", lambda s: s["id"] == session["id"] and s["department"] == "security")
+    assert moved[0]["status"] == "waiting"
+    notes = security_op.api.get(f"/v1/sessions/{session['id']}/notes").json()["items"]
+    assert [n["body"] for n in notes] == ["不正ログインの疑い"]
+    user_sock.wait_for("message:new", lambda m: m["sender"]["type"] == "system" and m["seq"] > 2)
+    assert "不正ログインの疑い" not in repr(user_sock.events)
+
+
+def test_long_history_scrolls_back_and_shows_the_read_receipt(browser: Browser, page: str, world: World) -> None:
+    op, user, session, user_sock = open_and_claim(browser, page, world, "履歴 1")
+    for n in range(2, 71):
+        user.post_message(session["id"], f"履歴 {n}")
+    browser("click", page=page, selector="ul#mine button", hasText="Hanako")
+    # Reopening the chat starts near the end; the first message needs "Load earlier messages".
+    browser("evaluate", page=page, expression="location.reload()")
+    browser("click", page=page, selector="ul#mine button", hasText="Hanako")
+    wait_in_log(browser, page, "履歴 70")
+    assert "履歴 1" not in log_texts(browser, page)
+    browser("click", page=page, role="button", name="Load earlier messages")
+    wait_in_log(browser, page, "履歴 1")
+    seqs = [int(s) for s in browser("evaluate", page=page, expression=(
+        "[...document.querySelectorAll('[role=log] .msg[data-seq]')].map(e => e.dataset.seq)"))]
+    assert seqs == list(range(1, 72))  # 70 user messages and the "joined" message, in order, once each
+
+    browser("fill", page=page, role="textbox", name="Reply", text="全部読みました")
+    browser("press", page=page, role="textbox", name="Reply", key="Enter")
+    reply = user_sock.wait_for("message:new", lambda m: m["body"] == "全部読みました")[0]
+    user_sock.call("session:read", {"session_id": session["id"], "seq": reply["seq"]})
+    browser("wait", page=page, selector=f"[role=log] .msg.receipt[data-seq='{reply['seq']}']")
+    browser("wait", page=page, selector=".receipt-line", hasText="Seen by the user")
