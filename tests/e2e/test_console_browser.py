@@ -114,14 +114,15 @@ def shot(browser: Browser, page: str, name: str) -> None:
         browser("screenshot", page=page, path=str(Path(SCREENSHOTS).resolve() / name))
 
 
-def open_and_claim(browser: Browser, page: str, world: World, first: str) -> tuple[Any, Any, dict[str, Any], Any]:
-    """A user opens a funds chat; the operator claims it through the console."""
-    op = world.operator(["funds"], label="sato")
+def open_and_claim(browser: Browser, page: str, world: World, first: str,
+                   department: str = "funds") -> tuple[Any, Any, dict[str, Any], Any]:
+    """A user opens a chat (funds by default); the operator claims it through the console."""
+    op = world.operator([department], label="sato")
     user = world.user("hanako")
     user_sock = user.socket()
     open_console(browser, page, world.server, op.token)
     browser("wait", page=page, selector="ul#queue li")
-    session = user.open_session("funds", first=first)
+    session = user.open_session(department, first=first)
     user_sock.join(session["id"])
     queue_item(browser, page, "Hanako")
     browser("click", page=page, selector=f"ul#queue button[data-session='{session['id']}']")
@@ -434,13 +435,14 @@ window.Notification = class { constructor(title, options) { window.__notificatio
 
 def test_alerts_unread_title_transfer_and_shortcuts(browser: Browser, page: str, world: World) -> None:
     browser("prepare", page=page, script=RECORD_NOTIFICATIONS)
-    op, user, session, user_sock = open_and_claim(browser, page, world, "最初の問い合わせ")
+    # Trading: a queue no other test of this module fills, so `j` has a known next chat.
+    op, user, session, user_sock = open_and_claim(browser, page, world, "最初の問い合わせ", department="trading")
     browser("check", page=page, label="Desktop notifications")
     browser("evaluate", page=page, expression="window.focus()")
 
     # A new waiting chat in the operator's department: notified while the tab has the focus.
     other = world.user("jiro")
-    waiting = other.open_session("funds", first="もう一件")
+    waiting = other.open_session("trading", first="もう一件")
     queue_item(browser, page, "Jiro")
     wait_until(lambda: any("New chat waiting" in n for n in browser("evaluate", page=page, expression="window.__notifications")),
                what="new-chat notification")
