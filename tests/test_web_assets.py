@@ -5,6 +5,7 @@ packages pinned in tests/browser/package-lock.json, pages carry the strict secur
 from __future__ import annotations
 
 import json
+import subprocess
 import re
 from pathlib import Path
 
@@ -60,3 +61,12 @@ def test_token_console_prints_a_url_with_the_token_in_the_fragment(monkeypatch: 
     assert re.fullmatch(r"http://127\.0\.0\.1:8123/console/#token=[\w-]+\.[\w-]+\.[\w-]+", url), url
     assert cli.main(["token", "u-1", "--console"]) == 0
     assert "/demo/#token=" in capsys.readouterr().out
+
+
+def test_page_scripts_type_check() -> None:
+    """The pages' ES modules, checked by tsc from their JSDoc types (tests/browser/tsconfig.json)."""
+    tsc = NODE_MODULES / ".bin" / "tsc"
+    assert tsc.exists(), "run (cd tests/browser && npm ci) first"
+    result = subprocess.run([str(tsc), "-p", "tsconfig.json"], cwd=ROOT / "tests" / "browser", capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
