@@ -275,8 +275,14 @@ def test_server_restart_mid_chat_needs_no_reload(browser: Browser, page: str, wo
                                                  site: Restartable) -> None:
     op, user, session, user_sock = open_and_claim(browser, page, world, "再起動の前")
     user_sock.close()
+    # The user also has the demo app open on this chat: it resumes the newest chat.
+    demo = f"{page}-demo"
+    browser("open", page=demo, url=f"{world.server.url}/demo/#token={user.token}")
+    browser("wait", page=demo, selector="#chat-status", hasText="Sato is helping you")
+    wait_in_log(browser, demo, "再起動の前")
     site.stop()
     browser("wait", page=page, selector="#conn-banner.down", hasText="Connection lost")
+    browser("wait", page=demo, selector=".banner.down", hasText="Connection lost")
     shot(browser, page, "console-offline.png")
     site.start()
     world.server = site.process  # the new process, for the end-of-test log check
@@ -290,6 +296,11 @@ def test_server_restart_mid_chat_needs_no_reload(browser: Browser, page: str, wo
     browser("fill", page=page, role="textbox", name="Reply", text="届きました")
     browser("press", page=page, role="textbox", name="Reply", key="Enter")
     wait_until(lambda: any(m["body"] == "届きました" for m in user.history(session["id"])), what="reply stored")
+    # The demo app re-joined after the restart: the message sent meanwhile and the reply are there.
+    wait_in_log(browser, demo, "再起動の後のメッセージ")
+    wait_in_log(browser, demo, "届きました")
+    assert browser("problems", page=demo) == []
+    browser("closePage", page=demo)
 
 
 def test_guard_refusal_is_shown_inline_and_the_draft_stays(browser: Browser, page: str, world: World) -> None:
@@ -329,6 +340,7 @@ def test_japanese_names_and_headers(browser: Browser, page: str, world: World) -
                        ("button", "チャットを終了"), ("log", "メッセージ")):
         browser("wait", page=page, role=role, name=name)
     assert browser("evaluate", page=page, expression="document.documentElement.lang") == "ja"
+    assert_accessible(browser, page, "/console/ in Japanese")
 
 
 def assert_accessible(browser: Browser, page: str, what: str) -> None:
