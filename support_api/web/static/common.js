@@ -91,7 +91,12 @@ export function connectSocket(token) {
  * @param {any} socket @param {string} event @param {any} data @returns {Promise<any>} */
 export async function call(socket, event, data) {
   try {
-    return await socket.timeout(10000).emitWithAck(event, data);
+    const ack = await socket.timeout(10000).emitWithAck(event, data);
+    // A socket outlives its token: the server then refuses every event (asyncapi.yaml, Token expiry).
+    if (ack && ack.ok === false && ack.error?.code === "unauthorized") {
+      window.dispatchEvent(new CustomEvent("support-api:unauthorized", { detail: ack.error.details?.reason || "expired" }));
+    }
+    return ack;
   } catch {
     return { ok: false, error: { code: "timeout", message: "No answer from the server", details: {} } };
   }

@@ -50,13 +50,20 @@ function start(message = "") {
   }
   claims = parsed;
   api = new Api(token, signOut);
-  clearTimeout(expiryTimer);
-  // Ask for a new token when this one runs out, instead of failing call after call.
-  if (claims.exp) expiryTimer = setTimeout(() => signOut("expired"), Math.max(0, claims.exp * 1000 - Date.now()));
+  armExpiry();
   renderShell();
   connect(token);
   loadLists();
   loadStatus();
+}
+
+/** Ask for a new token when this one runs out, instead of failing call after call.
+ *  (setTimeout fires at once beyond 2^31-1 ms: a long-lived token is looked at again later.) */
+function armExpiry() {
+  clearTimeout(expiryTimer);
+  if (!claims.exp) return;
+  expiryTimer = setTimeout(() => (expired(claims) ? signOut("expired") : armExpiry()),
+                           Math.min(2 ** 31 - 1, Math.max(0, claims.exp * 1000 - Date.now())));
 }
 
 /** Back to the sign-in box, saying why. @param {string} reason */
@@ -103,6 +110,7 @@ function renderShell() {
       claims.role === "operator" ? ui.status : null,
       el("fieldset", { class: "alerts" }, el("legend", { text: t("alerts.heading") }),
         el("label", {}, soundBox, t("alerts.sound")), el("label", {}, desktopBox, t("alerts.desktop"))),
+      claims.role === "admin" ? el("a", { href: "/console/stats", text: t("stats.title") }) : null,
       languageSelect(() => { renderShell(); renderLists(); renderChat(); }),
       el("button", { type: "button", text: t("shortcuts.button"), onclick: () => ui.help.showModal() }),
       el("button", { type: "button", text: t("signout"), onclick: () => signOut("manual") })),
@@ -287,7 +295,8 @@ function beep() {
     gain.gain.setValueAtTime(0.15, audio.currentTime);
     gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.3);
     osc.connect(gain).connect(audio.destination);
-    osc.start();
+    osc.window.addEventListener("support-api:unauthorized", (event) => signOut(/** @type {CustomEvent} */ (event).detail));
+start();
     osc.stop(audio.currentTime + 0.3);
   } catch { /* no audio device: the notification and the title still tell */ }
 }

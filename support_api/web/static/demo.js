@@ -255,4 +255,5 @@ async function reopen() {
   } catch (err) { ui.error.textContent = t("error", { message: String(/** @type {any} */ (err).message || err) }); }
 }
 
+window.addEventListener("support-api:unauthorized", (event) => signOut(/** @type {CustomEvent} */ (event).detail));
 start();
