@@ -636,7 +636,8 @@ async function onReplyInput() {
   if (q) params.set("q", q);
   try {
     const page = await api.get(`/canned-replies?${params}`);
-    if (mark !== cannedSeq) return;
+    // Only the answer to the latest keystroke, and only while the box still asks for one.
+    if (mark !== cannedSeq || !ui.reply.value.startsWith("/")) return;
     const lower = q.toLowerCase();
     // Ranked: title starting with the words, then title containing them, then body.
     const rank = (/** @type {any} */ r) => (r.title.toLowerCase().startsWith(lower) ? 0 : r.title.toLowerCase().includes(lower) ? 1 : 2);
@@ -658,6 +659,7 @@ function renderCanned() {
 }
 
 function closeCanned() {
+  cannedSeq++;  // a search still in flight must not reopen the list
   cannedItems = [];
   cannedActive = -1;
   if (ui.canned) { ui.canned.hidden = true; ui.canned.replaceChildren(); }
