@@ -295,8 +295,7 @@ function beep() {
     gain.gain.setValueAtTime(0.15, audio.currentTime);
     gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.3);
     osc.connect(gain).connect(audio.destination);
-    osc.window.addEventListener("support-api:unauthorized", (event) => signOut(/** @type {CustomEvent} */ (event).detail));
-start();
+    osc.start();
     osc.stop(audio.currentTime + 0.3);
   } catch { /* no audio device: the notification and the title still tell */ }
 }
@@ -706,4 +705,5 @@ document.addEventListener("keydown", (event) => {
   event.preventDefault();
 });
 
+window.addEventListener("support-api:unauthorized", (event) => signOut(/** @type {CustomEvent} */ (event).detail));
 start();
