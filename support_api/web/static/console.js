@@ -154,21 +154,33 @@ function scheduleRefresh() {
 function renderLists() {
   if (!ui.queue) return;
   const now = Date.now();
-  ui.queue.replaceChildren(...(queue.length ? queue.map((session, index) => {
-    const waited = (now - Date.parse(session.created_at)) / 1000;
-    return el("li", { class: open?.session.id === session.id ? "current" : "" },
-      el("button", { type: "button", class: "chat-link", "data-session": session.id, onclick: () => openChat(session.id) },
-        t("queue.item", { pos: session.queue_position ?? index + 1, category: categoryName(session.category),
-                          user: session.user_name || session.user_id, wait: duration(waited) })));
-  }) : [el("li", { class: "empty", text: t("queue.empty") })]));
-  ui.mine.replaceChildren(...(mine.length ? mine.map((session) => el("li", { class: open?.session.id === session.id ? "current" : "" },
-    el("button", { type: "button", class: "chat-link", "data-session": session.id, onclick: () => openChat(session.id) },
-      `${session.user_name || session.user_id} · ${categoryName(session.category)}`,
-      session.unread_count ? el("span", { class: "unread", text: t("mine.unread", { n: session.unread_count }) }) : null)))
-    : [el("li", { class: "empty", text: t("mine.empty") })]));
+  fillList(ui.queue, queue, t("queue.empty"), (session, index) => [t("queue.item", {
+    pos: session.queue_position ?? index + 1, category: categoryName(session.category),
+    user: session.user_name || session.user_id, wait: duration((now - Date.parse(session.created_at)) / 1000) })]);
+  fillList(ui.mine, mine, t("mine.empty"), (session) => [
+    `${session.user_name || session.user_id} · ${categoryName(session.category)}`,
+    session.unread_count ? el("span", { class: "unread", text: t("mine.unread", { n: session.unread_count }) }) : null]);
   const unread = mine.reduce((sum, s) => sum + (s.unread_count || 0), 0);
   document.title = unread ? `(${unread}) ${t("console.title")}` : t("console.title");
   setFavicon(unread);
+}
+
+/** One button per chat. The same chats in the same order keep their elements (only the text
+ *  changes), so the 5 s redraw never takes the keyboard focus away.
+ * @param {HTMLElement} list @param {any[]} sessions @param {string} empty
+ * @param {(session: any, index: number) => any[]} content */
+function fillList(list, sessions, empty, content) {
+  const buttons = /** @type {HTMLElement[]} */ ([...list.querySelectorAll("button.chat-link")]);
+  const same = sessions.length > 0 && buttons.length === sessions.length && buttons.every((b, i) => b.dataset.session === sessions[i].id);
+  if (!same) {
+    list.replaceChildren(...(sessions.length ? sessions.map((session) => el("li", {},
+      el("button", { type: "button", class: "chat-link", "data-session": session.id, onclick: () => openChat(session.id) })))
+      : [el("li", { class: "empty", text: empty })]));
+  }
+  list.querySelectorAll("button.chat-link").forEach((button, i) => {
+    button.replaceChildren(...content(sessions[i], i).filter(Boolean));
+    /** @type {HTMLElement} */ (button.parentElement).classList.toggle("current", open?.session.id === sessions[i].id);
+  });
 }
 
 /** Redraw the queue's waiting times every few seconds. */
