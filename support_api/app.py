@@ -156,6 +156,10 @@ def create_app(settings: Settings | None = None) -> Flask:
                       stats.bp, canned_replies.bp,
                       incidents.bp):
         app.register_blueprint(blueprint, url_prefix="/v1")
+    # Operator console and demo app (issue 11): same origin as the API, outside /v1.
+    from support_api import web
+
+    app.register_blueprint(web.bp)
     _register_request_context(app)
     _register_errors(app)
     handlers.register(socketio)
