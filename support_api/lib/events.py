@@ -12,7 +12,9 @@ processes through the Redis message queue.
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask_socketio import SocketIO
@@ -22,6 +24,8 @@ from support_api.lib import metrics, request_context
 from support_api.models import ChatSession
 
 ALL_DEPARTMENTS = "*"
+
+log = logging.getLogger(__name__)
 
 
 def session_room(session_id: str) -> str:
@@ -80,3 +84,21 @@ class Events:
             if received:
                 metrics.MESSAGE_STORE_SECONDS.observe(time.perf_counter() - received)
         self._socketio.emit(event, payload, to=rooms, skip_sid=skip_sid)
+
+    def broadcast(self, event: str, payload: dict[str, Any]) -> None:
+        """To every connected socket of every process (through the message queue), user or
+        staff: public news such as `status:updated` (services/incidents.py)."""
+        self._socketio.emit(event, payload)
+
+    def later(self, delay: float, task: Callable[[], None]) -> None:
+        """Run `task` after `delay` seconds in a background task of the server's async mode
+        (a greenlet under eventlet/gevent); its errors are logged, never raised here."""
+
+        def run() -> None:
+            self._socketio.sleep(delay)
+            try:
+                task()
+            except Exception:  # noqa: BLE001 - a background task has nobody to raise to
+                log.exception("background task failed")
+
+        self._socketio.start_background_task(run)
