@@ -1,0 +1,119 @@
+"""In-memory BM25 index of the FAQ articles, rebuilt when the database says they changed.
+
+- **Documents**: one per article, both locales together (a user may type English in a Japanese
+  app and the reverse): title terms ×3, keywords ×2, body ×1 — a term in the title weighs
+  more than the same term in the body (a simple, common form of field weighting for BM25).
+- **Ranking**: Okapi BM25 (rank-bm25, k1 1.5, b 0.75) of the query's own terms, plus half the
+  score of the terms its synonyms added (lib/faq/synonyms.py), so a synonym helps a match
+  without outweighing the words the user typed.
+- **Freshness**: every article change bumps `faq_state.version` in its transaction; each search
+  reads that one row and rebuilds the index when it moved. Each process sees an edit at its
+  next search, on SQLite and PostgreSQL alike, with no message bus.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rank_bm25 import BM25Okapi
+
+from support_api.lib.faq.synonyms import expand
+from support_api.lib.faq.tokenize import terms
+
+TITLE_WEIGHT = 3
+KEYWORD_WEIGHT = 2
+SYNONYM_WEIGHT = 0.5
+SNIPPET_CHARS = 120
+LOCALES = ("ja", "en")
+
+_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_SENTENCE = re.compile(r"(?<=[。！？!?.])\s*|\n+")
+
+
+@dataclass(frozen=True)
+class Article:
+    """What the index keeps of an article (a plain copy: no database session needed)."""
+
+    id: str
+    category: str
+    locales: dict[str, dict[str, str]]
+    keywords: tuple[str, ...]
+    published: bool
+
+    def text(self, locale: str) -> dict[str, str]:
+        """Title and body in `locale`, else in the other one (an article may have only one)."""
+        for candidate in (locale, *LOCALES):
+            if candidate in self.locales:
+                return self.locales[candidate]
+        return next(iter(self.locales.values()))
+
+
+@dataclass(frozen=True)
+class Hit:
+    article: Article
+    score: float
+    query_terms: tuple[str, ...] = field(default=())
+
+
+def _document(article: Article) -> list[str]:
+    doc: list[str] = []
+    for content in article.locales.values():
+        doc += terms(content.get("title", "")) * TITLE_WEIGHT
+        doc += terms(_MD_LINK.sub(r"\1", content.get("body", "")))
+    for keyword in article.keywords:
+        doc += terms(keyword) * KEYWORD_WEIGHT
+    return doc
+
+
+def snippet(article: Article, locale: str, query_terms: Iterable[str] = ()) -> str:
+    """The body sentence (Markdown links as their text) sharing most terms with the query,
+    else the first; cut to SNIPPET_CHARS."""
+    body = _MD_LINK.sub(r"\1", article.text(locale).get("body", ""))
+    sentences = [s.strip() for s in _SENTENCE.split(body) if s and s.strip()]
+    if not sentences:
+        return ""
+    wanted = set(query_terms)
+    best = max(sentences, key=lambda s: len(wanted & set(terms(s)))) if wanted else sentences[0]
+    return best if len(best) <= SNIPPET_CHARS else best[: SNIPPET_CHARS - 1] + "…"
+
+
+class FaqIndex:
+    """BM25 over a fixed set of articles; build a new one when they change."""
+
+    def __init__(self, articles: Iterable[Article], version: int = 0) -> None:
+        self.version = version
+        self.articles = list(articles)
+        docs = [_document(a) for a in self.articles]
+        # rank-bm25 divides by the corpus size: an empty FAQ has no model, and no answers.
+        self._bm25 = BM25Okapi(docs) if docs else None
+
+    def search(self, query: str, *, category: str | None = None, published_only: bool = True,
+               limit: int = 10, prefer_category: str | None = None, min_score: float = 0.0) -> list[Hit]:
+        """Articles matching `query`, best first; only those scoring above `min_score` (and 0)."""
+        own = terms(query)
+        if not own or self._bm25 is None:
+            return []
+        scores = self._bm25.get_scores(own)
+        added = expand(own)[len(own):]
+        if added:
+            scores = scores + SYNONYM_WEIGHT * self._bm25.get_scores(added)
+        hits = []
+        for article, score in zip(self.articles, scores, strict=True):
+            if published_only and not article.published:
+                continue
+            if category and article.category != category:
+                continue
+            value = float(score) * (1.25 if prefer_category and article.category == prefer_category else 1.0)
+            if value > max(min_score, 0.0):
+                hits.append(Hit(article, round(value, 4), tuple(own)))
+        hits.sort(key=lambda h: (-h.score, h.article.id))
+        return hits[:limit]
+
+
+def article_of(row: Any) -> Article:
+    """An Article from a FaqArticle row (or anything with its attributes)."""
+    return Article(id=row.id, category=row.category, locales=dict(row.locales or {}),
+                   keywords=tuple(row.keywords or ()), published=bool(row.published))

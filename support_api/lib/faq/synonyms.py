@@ -1,0 +1,51 @@
+"""The editable synonym list (synonyms.yaml beside this file): query expansion for FAQ search.
+
+Each group's terms are tokenised like any text (lib/faq/tokenize.py), so a group entry is a
+sequence of search terms. A query whose terms contain one entry as a contiguous run gets the
+terms of every other entry of its group added; articles are indexed as written. Expanding only
+queries keeps the index independent of the list, and a group is symmetric by construction.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from support_api.lib.faq.tokenize import terms
+
+Entry = tuple[str, ...]
+
+
+def load(path: Path | None = None) -> list[list[Entry]]:
+    """The groups of `path` (default: the packaged synonyms.yaml) as term sequences."""
+    raw = path.read_text("utf-8") if path else resources.files(__package__).joinpath("synonyms.yaml").read_text("utf-8")
+    groups = []
+    for group in (yaml.safe_load(raw) or {}).get("groups", []):
+        entries = list(dict.fromkeys(tuple(terms(str(term))) for term in group))
+        entries = [entry for entry in entries if entry]
+        if len(entries) > 1:
+            groups.append(entries)
+    return groups
+
+
+@lru_cache(maxsize=1)
+def default_groups() -> tuple[tuple[Entry, ...], ...]:
+    return tuple(tuple(group) for group in load())
+
+
+def _contains(seq: list[str], entry: Entry) -> bool:
+    n = len(entry)
+    return any(tuple(seq[i:i + n]) == entry for i in range(len(seq) - n + 1))
+
+
+def expand(query_terms: list[str], groups: tuple[tuple[Entry, ...], ...] | None = None) -> list[str]:
+    """`query_terms` plus the terms of every synonym of an entry found in them (each once)."""
+    extra: list[str] = []
+    for group in default_groups() if groups is None else groups:
+        if any(_contains(query_terms, entry) for entry in group):
+            for entry in group:
+                extra.extend(term for term in entry if term not in query_terms and term not in extra)
+    return query_terms + extra
