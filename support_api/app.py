@@ -18,6 +18,7 @@ from support_api.api import (
     audit,
     canned_replies,
     devices,
+    faq,
     guard,
     health,
     me,
@@ -149,7 +150,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     for blueprint in (health.bp, sessions.bp, messages.bp, attachments.bp, me.bp, audit.bp,
                       devices.bp, admin_push.bp, guard.bp, operators.bp, transcripts.bp,
-                      stats.bp, canned_replies.bp):
+                      stats.bp, canned_replies.bp,
+                      faq.bp):
         app.register_blueprint(blueprint, url_prefix="/v1")
     _register_request_context(app)
     _register_errors(app)

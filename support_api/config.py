@@ -131,6 +131,38 @@ class PushSettings:
         )
 
 
+SELF_SERVICE_DEFAULT = ("trading", "account", "funds", "system_error", "other")
+
+
+@dataclass(frozen=True)
+class SelfServiceSettings:
+    """FAQ search and the bot's first answer (docs/self-service.md, issue 12)."""
+
+    # Categories whose new chats get the bot's suggestions first; `security` is left out by
+    # default: a user reporting a compromised account needs a person, not an article.
+    categories: tuple[str, ...] = SELF_SERVICE_DEFAULT
+    # The least BM25 score (lib/faq/index.py) an article needs for the bot to offer it.
+    min_score: float = 4.0
+    # Insert the starter articles on the first start of `serve` (once per database).
+    seed: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SelfServiceSettings:
+        raw = (env.get("SUPPORT_API_SELF_SERVICE_CATEGORIES") or "").strip()
+        categories = SELF_SERVICE_DEFAULT if not raw else () if raw.lower() == "none" else _list(
+            env, "SUPPORT_API_SELF_SERVICE_CATEGORIES")
+        known = {"trading", "account", "funds", "system_error", "security", "other"}
+        unknown = [c for c in categories if c not in known]
+        if unknown:
+            raise ConfigError(f"SUPPORT_API_SELF_SERVICE_CATEGORIES: unknown categories {', '.join(unknown)} "
+                              "(comma-separated category codes, or none)")
+        try:
+            min_score = float(env.get("SUPPORT_API_FAQ_BOT_MIN_SCORE") or 4.0)
+        except ValueError as exc:
+            raise ConfigError("SUPPORT_API_FAQ_BOT_MIN_SCORE must be a number") from exc
+        return cls(categories=categories, min_score=min_score, seed=_bool(env, "SUPPORT_API_FAQ_SEED", True))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the server reads from its environment. See README "Settings"."""
@@ -170,6 +202,7 @@ class Settings:
     proxy_count: int
     push: PushSettings
     routing: RoutingSettings
+    self_service: SelfServiceSettings = SelfServiceSettings()
 
     @property
     def is_sqlite(self) -> bool:
@@ -240,6 +273,7 @@ class Settings:
             proxy_count=_int(env, "SUPPORT_API_PROXY_COUNT", 0),
             push=PushSettings.from_env(env),
             routing=RoutingSettings.from_env(env),
+            self_service=SelfServiceSettings.from_env(env),
         )
 
     def resolved_jwt_secret(self) -> str:

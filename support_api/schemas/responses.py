@@ -39,6 +39,7 @@ def dump_session(chat: ChatSession, *, unread_count: int | None = None,
         "closed_at": iso(chat.closed_at),
         "rating": ({"score": chat.rating_score, "comment": chat.rating_comment, "rated_at": iso(chat.rated_at)}
                    if chat.rated_at else None),
+        "close_reason": chat.close_reason,
     }
     if unread_count is not None:
         data["unread_count"] = unread_count
@@ -74,6 +75,7 @@ def dump_message(message: Message, signer: UrlSigner) -> dict[str, Any]:
         "attachments": [dump_attachment(a, signer) for a in message.attachments],
         "client_msg_id": message.client_msg_id,
         "created_at": iso(message.created_at),
+        **({"suggestions": message.suggestions} if message.suggestions else {}),
     }
 
 

@@ -39,7 +39,7 @@ from support_api.models import (
     utcnow,
 )
 from support_api.schemas.responses import dump_message
-from support_api.services import guard
+from support_api.services import guard, self_service
 from support_api.services.attachments import claim_attachments
 from support_api.services.limits import enforce
 from support_api.services.push_outbox import enqueue_message, enqueue_messages
@@ -118,7 +118,9 @@ def _take_seq_statement(kind: str) -> Update:
         else (devices.c.owner_type == "user", devices.c.owner_id == chats.c.user_id)
     return (
         update(chats)
-        .where(chats.c.id == bindparam("session_id"), visible, chats.c.status != SessionStatus.CLOSED.value, ~retry)
+        # Not `bot` either: a user's message there is a handoff, which the ORM path makes.
+        .where(chats.c.id == bindparam("session_id"), visible,
+               chats.c.status.not_in((SessionStatus.CLOSED.value, SessionStatus.BOT.value)), ~retry)
         .values(last_seq=chats.c.last_seq + 1, updated_at=bindparam("now"), first_response_at=first_response)
         .returning(chats.c.last_seq, chats.c.user_id, chats.c.operator_id, chats.c.department,
                    exists().where(*other_side).label("notify"))
@@ -250,7 +252,12 @@ def send_message(rt: Runtime, principal: Principal, session_id: str, *, body: st
             raise Conflict("Claim the session before replying", {"reason": "not_assigned"})
         message = append_message(db, chat, principal, screened.text, client_msg_id, attachment_ids or [],
                                  rt.settings.attachments_per_message)
+        # The user writing again after the bot's answer asks for a person (services/self_service.py).
+        handed = (self_service.hand_off_locked(db, rt, chat, message.created_at)
+                  if chat.status == SessionStatus.BOT.value and principal.role is Role.USER else None)
         enqueue_message(db, rt.settings, chat, message)
     # The sending socket has its ack; every other socket (including the sender's other devices) gets the event.
     rt.events.emit("message:new", dump_message(message, rt.signer), message_audience(chat), skip_sid=origin_sid)
+    if handed is not None:
+        self_service.after_handoff(rt, chat, handed)
     return SendResult(message, created=True, masked_kinds=screened.masked_kinds)
