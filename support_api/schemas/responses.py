@@ -146,6 +146,20 @@ def dump_stats(stats: Stats) -> dict[str, Any]:
         "generated_at": iso(stats.generated_at),
         "totals": _dump_metrics(stats.totals),
         "departments": [{"department": name, **_dump_metrics(metrics)} for name, metrics in stats.departments],
+        **({"self_service": _dump_self_service(stats)} if stats.self_service is not None else {}),
+    }
+
+
+def _dump_self_service(stats: Stats) -> dict[str, Any]:
+    figures = stats.self_service
+    assert figures is not None
+    return {
+        "suggested": figures.suggested,
+        "self_resolved": figures.self_resolved,
+        "reopened_after_self_resolved": figures.reopened_after_self_resolved,
+        "handed_off": figures.handed_off,
+        "article_views": figures.article_views,
+        "top_missed_searches": [{"query": q, "count": n} for q, n in figures.top_missed_searches],
     }
 
 
