@@ -145,7 +145,7 @@ def resolve(rt: Runtime, principal: Principal, session_id: str) -> ChatSession:
             return chat
         if chat.status != SessionStatus.BOT.value:
             raise Conflict("Only a chat the bot is answering can be resolved this way",
-                           {"reason": "not_self_service", "status": chat.status})
+                           {"reason": "not_self_service"})
         message = append_bot_message(db, chat, text(chat.user_locale, "Glad that helped. This chat is now closed; "
                                                                       "you can reopen it any time."), now)
         chat.status = SessionStatus.CLOSED.value

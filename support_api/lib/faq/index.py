@@ -3,9 +3,11 @@
 - **Documents**: one per article, both locales together (a user may type English in a Japanese
   app and the reverse): title terms ×3, keywords ×2, body ×1 — a term in the title weighs
   more than the same term in the body (a simple, common form of field weighting for BM25).
-- **Ranking**: Okapi BM25 (rank-bm25, k1 1.5, b 0.75) of the query's own terms, plus half the
-  score of the terms its synonyms added (lib/faq/synonyms.py), so a synonym helps a match
-  without outweighing the words the user typed.
+- **Ranking**: Okapi BM25 (rank-bm25, k1 1.5, b 0.75) of the query's own terms. For each
+  synonym group the query touches (lib/faq/synonyms.py), an article that uses a synonym
+  instead of the user's word gets the best single synonym's score at half weight where that
+  beats its score for the user's word: a synonym stands in for a missing word, but a long
+  article full of related words does not outrank one that answers the words typed.
 - **Freshness**: every article change bumps `faq_state.version` in its transaction; each search
   reads that one row and rebuilds the index when it moved. Each process sees an edit at its
   next search, on SQLite and PostgreSQL alike, with no message bus.
@@ -20,7 +22,9 @@ from typing import Any
 
 from rank_bm25 import BM25Okapi
 
-from support_api.lib.faq.synonyms import expand
+import numpy as np
+
+from support_api.lib.faq.synonyms import alternatives
 from support_api.lib.faq.tokenize import terms
 
 TITLE_WEIGHT = 3
@@ -97,9 +101,10 @@ class FaqIndex:
         if not own or self._bm25 is None:
             return []
         scores = self._bm25.get_scores(own)
-        added = expand(own)[len(own):]
-        if added:
-            scores = scores + SYNONYM_WEIGHT * self._bm25.get_scores(added)
+        for found, others in alternatives(own):
+            typed = sum(self._bm25.get_scores(list(entry)) for entry in found)
+            best_other = np.max([self._bm25.get_scores(list(entry)) for entry in others], axis=0) if others else 0
+            scores = scores + np.maximum(SYNONYM_WEIGHT * best_other - typed, 0)
         hits = []
         for article, score in zip(self.articles, scores, strict=True):
             if published_only and not article.published:

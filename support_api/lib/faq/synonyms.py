@@ -1,9 +1,10 @@
 """The editable synonym list (synonyms.yaml beside this file): query expansion for FAQ search.
 
 Each group's terms are tokenised like any text (lib/faq/tokenize.py), so a group entry is a
-sequence of search terms. A query whose terms contain one entry as a contiguous run gets the
-terms of every other entry of its group added; articles are indexed as written. Expanding only
-queries keeps the index independent of the list, and a group is symmetric by construction.
+sequence of search terms. A query whose terms contain one entry as a contiguous run is also
+matched against the other entries of its group (lib/faq/index.py says how they are scored);
+articles are indexed as written. Expanding only queries keeps the index independent of the
+list, and a group is symmetric by construction.
 """
 
 from __future__ import annotations
@@ -41,11 +42,12 @@ def _contains(seq: list[str], entry: Entry) -> bool:
     return any(tuple(seq[i:i + n]) == entry for i in range(len(seq) - n + 1))
 
 
-def expand(query_terms: list[str], groups: tuple[tuple[Entry, ...], ...] | None = None) -> list[str]:
-    """`query_terms` plus the terms of every synonym of an entry found in them (each once)."""
-    extra: list[str] = []
+def alternatives(query_terms: list[str],
+                 groups: tuple[tuple[Entry, ...], ...] | None = None) -> list[tuple[list[Entry], list[Entry]]]:
+    """For each group with an entry in `query_terms`: (the entries found, the other entries)."""
+    out = []
     for group in default_groups() if groups is None else groups:
-        if any(_contains(query_terms, entry) for entry in group):
-            for entry in group:
-                extra.extend(term for term in entry if term not in query_terms and term not in extra)
-    return query_terms + extra
+        found = [entry for entry in group if _contains(query_terms, entry)]
+        if found:
+            out.append((found, [entry for entry in group if entry not in found]))
+    return out
