@@ -31,6 +31,7 @@ TITLE_WEIGHT = 3
 KEYWORD_WEIGHT = 2
 SYNONYM_WEIGHT = 0.5
 SNIPPET_CHARS = 120
+TERM_CACHE = 20_000  # words whose score vectors are kept (1,000 articles: 8 KB each)
 LOCALES = ("ja", "en")
 
 _MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -93,6 +94,25 @@ class FaqIndex:
         docs = [_document(a) for a in self.articles]
         # rank-bm25 divides by the corpus size: an empty FAQ has no model, and no answers.
         self._bm25 = BM25Okapi(docs) if docs else None
+        self._cache: dict[str, np.ndarray] = {}
+        self._published = np.array([a.published for a in self.articles], dtype=bool)
+        self._categories = np.array([a.category for a in self.articles], dtype=object)
+
+    def _scores(self, words: Iterable[str]) -> np.ndarray:
+        """BM25 of `words` for every article: the sum of each word's vector. rank-bm25 loops over
+        the articles in Python per word; a word's vector is kept (the index is rebuilt, not
+        changed, when articles change), so a search costs numpy additions once its words were
+        seen — synonyms repeat across queries."""
+        assert self._bm25 is not None
+        total = np.zeros(len(self.articles))
+        for word in words:
+            vector = self._cache.get(word)
+            if vector is None:
+                vector = self._bm25.get_scores([word])
+                if len(self._cache) < TERM_CACHE:
+                    self._cache[word] = vector
+            total = total + vector
+        return total
 
     def search(self, query: str, *, category: str | None = None, published_only: bool = True,
                limit: int = 10, prefer_category: str | None = None, min_score: float = 0.0) -> list[Hit]:
@@ -100,20 +120,19 @@ class FaqIndex:
         own = terms(query)
         if not own or self._bm25 is None:
             return []
-        scores = self._bm25.get_scores(own)
+        scores = self._scores(own)
         for found, others in alternatives(own):
-            typed = sum(self._bm25.get_scores(list(entry)) for entry in found)
-            best_other = np.max([self._bm25.get_scores(list(entry)) for entry in others], axis=0) if others else 0
+            typed = sum(self._scores(entry) for entry in found)
+            best_other = np.max([self._scores(entry) for entry in others], axis=0) if others else 0
             scores = scores + np.maximum(SYNONYM_WEIGHT * best_other - typed, 0)
-        hits = []
-        for article, score in zip(self.articles, scores, strict=True):
-            if published_only and not article.published:
-                continue
-            if category and article.category != category:
-                continue
-            value = float(score) * (1.25 if prefer_category and article.category == prefer_category else 1.0)
-            if value > max(min_score, 0.0):
-                hits.append(Hit(article, round(value, 4), tuple(own)))
+        if prefer_category:
+            scores = scores * np.where(self._categories == prefer_category, 1.25, 1.0)
+        keep = scores > max(min_score, 0.0)
+        if published_only:
+            keep &= self._published
+        if category:
+            keep &= self._categories == category
+        hits = [Hit(self.articles[i], round(float(scores[i]), 4), tuple(own)) for i in np.flatnonzero(keep)]
         hits.sort(key=lambda h: (-h.score, h.article.id))
         return hits[:limit]
 

@@ -42,12 +42,23 @@ def _contains(seq: list[str], entry: Entry) -> bool:
     return any(tuple(seq[i:i + n]) == entry for i in range(len(seq) - n + 1))
 
 
-def alternatives(query_terms: list[str],
-                 groups: tuple[tuple[Entry, ...], ...] | None = None) -> list[tuple[list[Entry], list[Entry]]]:
+@lru_cache(maxsize=1)
+def _by_first_term() -> dict[str, list[tuple[int, Entry]]]:
+    """Each entry under its first term, so a query looks up only the entries its words start."""
+    table: dict[str, list[tuple[int, Entry]]] = {}
+    for number, group in enumerate(default_groups()):
+        for entry in group:
+            table.setdefault(entry[0], []).append((number, entry))
+    return table
+
+
+def alternatives(query_terms: list[str]) -> list[tuple[list[Entry], list[Entry]]]:
     """For each group with an entry in `query_terms`: (the entries found, the other entries)."""
-    out = []
-    for group in default_groups() if groups is None else groups:
-        found = [entry for entry in group if _contains(query_terms, entry)]
-        if found:
-            out.append((found, [entry for entry in group if entry not in found]))
-    return out
+    groups = default_groups()
+    found: dict[int, list[Entry]] = {}
+    table = _by_first_term()
+    for term in dict.fromkeys(query_terms):
+        for number, entry in table.get(term, ()):
+            if entry not in found.get(number, []) and _contains(query_terms, entry):
+                found.setdefault(number, []).append(entry)
+    return [(entries, [e for e in groups[number] if e not in entries]) for number, entries in sorted(found.items())]
