@@ -308,11 +308,11 @@ class FaqArticleUpdateSchema(StrictSchema):
 
 
 class FaqSearchQuery(StrictSchema):
-    q = Text(validate=validate.Length(max=200))
+    q = CleanString(validate=validate.Length(max=200))
     category = fields.String(validate=validate.OneOf([c.value for c in Category]))
     locale = fields.String(validate=validate.OneOf(FAQ_LOCALES))
     limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=50))
-    cursor = CleanString(validate=validate.Regexp(r"^[0-9]{1,6}$", error="Not a cursor of this list."))
+    cursor = CleanString(validate=validate.Length(min=1, max=200))  # services/faq.py reads it
 
 
 class FaqArticleQuery(StrictSchema):

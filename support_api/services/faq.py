@@ -7,6 +7,7 @@ that one row before each search and rebuilds when it moved.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from importlib import resources
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from support_api.lib.access import get_session, require_role
 from support_api.lib.auth import Principal, Role
-from support_api.lib.errors import Conflict, NotFound
+from support_api.lib.errors import Conflict, NotFound, ValidationFailed
 from support_api.lib.faq.index import FaqIndex, Hit, article_of, snippet
 from support_api.lib.faq.tokenize import normalise
 from support_api.lib.runtime import Runtime
@@ -26,6 +27,7 @@ from support_api.models import FaqArticle, FaqMiss, FaqState, FaqView, utcnow
 from support_api.services import audit
 
 _STATE_ID = 1
+_ARTICLE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\Z")
 _build_lock = threading.Lock()
 
 
@@ -71,10 +73,12 @@ def _is_admin(principal: Principal) -> bool:
 
 
 def _get(db: Session, principal: Principal, article_id: str, *, for_update: bool = False) -> FaqArticle:
+    if not _ARTICLE_ID.match(article_id):
+        raise NotFound("Article not found")  # checked before SQL: no NUL bytes or huge strings there
     query = select(FaqArticle).where(FaqArticle.id == article_id)
     if for_update:
         query = query.with_for_update()
-    row = db.execute(query).scalar_one_or_none() if len(article_id) <= 64 else None
+    row = db.execute(query).scalar_one_or_none()
     if row is None or (not row.published and not _is_admin(principal)):
         raise NotFound("Article not found")
     return row
@@ -90,7 +94,7 @@ def search(rt: Runtime, principal: Principal, *, q: str | None, category: str | 
            cursor: str | None) -> SearchPage:
     """`q` ranked by BM25 (best first), or without `q` every article by id. Admins also see
     unpublished ones. A search that finds nothing is recorded for the stats (`top_missed`)."""
-    offset = int(cursor) if cursor else 0
+    offset = _offset(cursor)
     published_only = not _is_admin(principal)
     found = index(rt)
     if q and q.strip():
@@ -105,6 +109,15 @@ def search(rt: Runtime, principal: Principal, *, q: str | None, category: str | 
     page = hits[offset: offset + limit]
     more = len(hits) > offset + limit
     return SearchPage(page, locale, str(offset + limit) if more else None)
+
+
+def _offset(cursor: str | None) -> int:
+    """A cursor of this list is the position of the next page (opaque to clients)."""
+    if cursor is None:
+        return 0
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 6):
+        raise ValidationFailed("The cursor is not valid", {"fields": {"cursor": ["Not a cursor of this list."]}})
+    return int(cursor)
 
 
 def dump_hit(hit: Hit, locale: str, with_score: bool = True) -> dict[str, Any]:
@@ -222,7 +235,6 @@ def _upsert(db: Session, articles: list[dict[str, Any]], *, only_new: bool) -> t
 def load_yaml(raw: str) -> list[dict[str, Any]]:
     """The validated articles of an import file (`articles:` list); ValidationFailed if not."""
     from support_api.api.common import _validated  # one validation path and error shape
-    from support_api.lib.errors import ValidationFailed
     from support_api.schemas.requests import FaqArticleImportSchema
 
     try:
