@@ -18,6 +18,7 @@ from marshmallow import (
 from support_api.models import Category, OperatorStatus, SessionStatus, utcnow
 from support_api.schemas.fields import (
     CleanString,
+    JsonBoolean,
     JsonInteger,
     MessageBody,
     Text,
@@ -285,7 +286,7 @@ class FaqArticleCreateSchema(StrictSchema):
     category = fields.String(required=True, validate=validate.OneOf([c.value for c in Category]))
     locales = fields.Nested(FaqLocalesSchema, required=True)
     keywords = FAQ_KEYWORDS
-    published = fields.Boolean(load_default=True, truthy={True}, falsy={False})
+    published = JsonBoolean(load_default=True)
 
 
 class FaqArticleImportSchema(FaqArticleCreateSchema):
@@ -299,7 +300,7 @@ class FaqArticleUpdateSchema(StrictSchema):
     category = fields.String(validate=validate.OneOf([c.value for c in Category]))
     locales = fields.Nested(FaqLocalesSchema)
     keywords = FAQ_KEYWORDS
-    published = fields.Boolean(truthy={True}, falsy={False})
+    published = JsonBoolean()
 
     @validates_schema
     def _changes_something(self, data: dict[str, Any], **_: Any) -> None:
