@@ -371,6 +371,14 @@ def test_axe_finds_no_serious_violations(browser: Browser, page: str, world: Wor
     browser("wait", page=page, selector="canvas#chart-hourly")
     browser("wait", page=page, selector="tbody tr", hasText="Sato")
     assert "Away" in " ".join(browser("texts", page=page, selector="tbody tr"))
+    # The charts draw the figures of GET /admin/stats.
+    stats = world.api(admin).get("/v1/admin/stats").json()
+    opened = browser("evaluate", page=page, expression=(
+        "Chart.getChart(document.getElementById('chart-opened')).data.datasets[0].data"))
+    assert opened == [d["sessions_opened"] for d in stats["departments"]] and sum(opened) >= 1
+    hourly = browser("evaluate", page=page, expression=(
+        "Chart.getChart(document.getElementById('chart-hourly')).data.datasets.map(d => d.data.reduce((a, b) => a + b, 0))"))
+    assert sum(hourly) == sum(opened)  # every chat of this module was opened within the last 12 hours
     assert_accessible(browser, page, "/console/stats")
     shot(browser, page, "console-stats.png")
 
