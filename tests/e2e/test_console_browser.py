@@ -313,10 +313,10 @@ def test_guard_refusal_is_shown_inline_and_the_draft_stays(browser: Browser, pag
 
 
 def test_expired_token_asks_for_a_new_one(browser: Browser, page: str, world: World) -> None:
-    token = world.server.token(uid("op"), Role.OPERATOR, name="Short", ttl_seconds=2)
+    token = world.server.token(uid("op"), Role.OPERATOR, name="Short", ttl_seconds=5)
     open_console(browser, page, world.server, token)
     browser("wait", page=page, role="list", name="Queue")
-    browser("wait", page=page, selector="[role=alert]", hasText="Your token has expired", timeout=8_000)
+    browser("wait", page=page, selector="[role=alert]", hasText="Your token has expired", timeout=12_000)
     browser("wait", page=page, role="textbox", name="Access token")
     # The token never stays in the address bar.
     assert "token" not in browser("evaluate", page=page, expression="location.href")
@@ -529,3 +529,24 @@ def test_long_history_scrolls_back_and_shows_the_read_receipt(browser: Browser, 
     user_sock.call("session:read", {"session_id": session["id"], "seq": reply["seq"]})
     browser("wait", page=page, selector=f"[role=log] .msg.receipt[data-seq='{reply['seq']}']")
     browser("wait", page=page, selector=".receipt-line", hasText="Seen by the user")
+
+
+def test_expiring_token_is_renewed_in_place(browser: Browser, page: str, world: World) -> None:
+    sub = uid("op")
+    short = world.server.token(sub, Role.OPERATOR, name="Renew", departments=["other"], ttl_seconds=8)
+    open_console(browser, page, world.server, short)
+    browser("wait", page=page, role="list", name="Queue")
+    # Less than a minute left: the page asks for a new token without leaving the console.
+    browser("wait", page=page, selector="#renew [role=alert]", hasText="expires in a minute")
+    fresh = world.server.token(sub, Role.OPERATOR, name="Renew", departments=["other"], ttl_seconds=3600)
+    browser("fill", page=page, role="textbox", name="Access token", text=fresh)
+    browser("click", page=page, role="button", name="Use new token")
+    browser("wait", page=page, selector="#renew", state="attached")
+    assert browser("count", page=page, selector="#renew form") == 0
+    assert browser("evaluate", page=page, expression="sessionStorage.getItem('support_api.token')") == fresh
+    time.sleep(8.5)  # the first token has expired by now
+    # Still signed in, and the socket (reconnected with the new token) still brings new chats.
+    user = world.user("late")
+    user.open_session("other", first="期限切れの後")
+    queue_item(browser, page, "Late")
+    assert browser("count", page=page, selector="#token-input") == 0
