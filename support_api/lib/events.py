@@ -12,6 +12,8 @@ processes through the Redis message queue.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask_socketio import SocketIO
@@ -19,6 +21,8 @@ from flask_socketio import SocketIO
 from support_api.models import ChatSession
 
 ALL_DEPARTMENTS = "*"
+
+log = logging.getLogger(__name__)
 
 
 def session_room(session_id: str) -> str:
@@ -70,3 +74,21 @@ class Events:
 
     def emit(self, event: str, payload: dict[str, Any], rooms: list[str], *, skip_sid: str | None = None) -> None:
         self._socketio.emit(event, payload, to=rooms, skip_sid=skip_sid)
+
+    def broadcast(self, event: str, payload: dict[str, Any]) -> None:
+        """To every connected socket of every process (through the message queue), user or
+        staff: public news such as `status:updated` (services/incidents.py)."""
+        self._socketio.emit(event, payload)
+
+    def later(self, delay: float, task: Callable[[], None]) -> None:
+        """Run `task` after `delay` seconds in a background task of the server's async mode
+        (a greenlet under eventlet/gevent); its errors are logged, never raised here."""
+
+        def run() -> None:
+            self._socketio.sleep(delay)
+            try:
+                task()
+            except Exception:  # noqa: BLE001 - a background task has nobody to raise to
+                log.exception("background task failed")
+
+        self._socketio.start_background_task(run)
