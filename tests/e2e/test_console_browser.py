@@ -23,7 +23,15 @@ from support_api.lib.auth import Role
 from tests import images
 from tests.dbutil import fresh_database
 from tests.e2e.browser import Browser
-from tests.e2e.conftest import ServerProcess, World, free_port, server_env, uid, wait_until, world_on
+from tests.e2e.conftest import (
+    ServerProcess,
+    World,
+    free_port,
+    server_env,
+    uid,
+    wait_until,
+    world_on,
+)
 
 SCREENSHOTS = os.environ.get("SUPPORT_API_SCREENSHOTS")
 XSS = "<img src=x onerror=alert(1)>"
@@ -198,7 +206,7 @@ def test_new_chat_appears_in_the_queue_live_and_the_reply_reaches_the_user(brows
 
 def test_screenshot_and_text_from_the_user_show_and_bodies_render_as_text(browser: Browser, page: str,
                                                                           world: World) -> None:
-    op, user, session, user_sock = open_and_claim(browser, page, world, "画面を送ります")
+    _op, user, session, user_sock = open_and_claim(browser, page, world, "画面を送ります")
     upload = user.api.post("/v1/attachments", files={"file": ("screen.png", images.png(320, 200), "image/png")})
     assert upload.status_code == 201, upload.text
     ack = user_sock.call("message:send", {"session_id": session["id"], "client_msg_id": uid("cm"),
@@ -230,7 +238,7 @@ def test_canned_reply_is_inserted_with_slash(browser: Browser, page: str, world:
     created = admin_api.post("/v1/canned-replies", json={
         "title": title, "body": "{user_name}様、入金の反映を確認いたします。", "locale": "ja", "department": "funds"})
     assert created.status_code == 201, created.text
-    op, user, session, user_sock = open_and_claim(browser, page, world, "入金が反映されません")
+    _op, _user, _session, user_sock = open_and_claim(browser, page, world, "入金が反映されません")
 
     browser("type", page=page, role="textbox", name="Reply", text="/反映")
     browser("wait", page=page, selector="#canned [role=option]", hasText=title)
@@ -250,7 +258,7 @@ def test_canned_reply_is_inserted_with_slash(browser: Browser, page: str, world:
 
 
 def test_internal_note_stays_with_staff(browser: Browser, page: str, world: World) -> None:
-    op, user, session, user_sock = open_and_claim(browser, page, world, "口座を確認してください")
+    _op, user, session, user_sock = open_and_claim(browser, page, world, "口座を確認してください")
     colleague = world.operator(["funds"], label="kato")
     colleague_sock = colleague.socket()
     note = f"社内メモ: 本人確認が必要 {uid('n')}"
@@ -273,7 +281,7 @@ def test_internal_note_stays_with_staff(browser: Browser, page: str, world: Worl
 
 def test_server_restart_mid_chat_needs_no_reload(browser: Browser, page: str, world: World,
                                                  site: Restartable) -> None:
-    op, user, session, user_sock = open_and_claim(browser, page, world, "再起動の前")
+    _op, user, session, user_sock = open_and_claim(browser, page, world, "再起動の前")
     user_sock.close()
     # The user also has the demo app open on this chat: it resumes the newest chat.
     demo = f"{page}-demo"
@@ -304,7 +312,7 @@ def test_server_restart_mid_chat_needs_no_reload(browser: Browser, page: str, wo
 
 
 def test_guard_refusal_is_shown_inline_and_the_draft_stays(browser: Browser, page: str, world: World) -> None:
-    op, user, session, user_sock = open_and_claim(browser, page, world, "ログインできません")
+    _op, _user, _session, _user_sock = open_and_claim(browser, page, world, "ログインできません")
     draft = "パスワードを教えてください"
     browser("fill", page=page, role="textbox", name="Reply", text=draft)
     browser("press", page=page, role="textbox", name="Reply", key="Enter")
@@ -354,7 +362,7 @@ def assert_accessible(browser: Browser, page: str, what: str) -> None:
 
 
 def test_axe_finds_no_serious_violations(browser: Browser, page: str, world: World) -> None:
-    op, user, session, user_sock = open_and_claim(browser, page, world, "アクセシビリティ")
+    op, _user, session, user_sock = open_and_claim(browser, page, world, "アクセシビリティ")
     user_sock.send(session["id"], "メッセージ")
     wait_in_log(browser, page, "メッセージ")
     assert_accessible(browser, page, "/console/ with a chat open")
@@ -460,7 +468,7 @@ window.Notification = class { constructor(title, options) { window.__notificatio
 def test_alerts_unread_title_transfer_and_shortcuts(browser: Browser, page: str, world: World) -> None:
     browser("prepare", page=page, script=RECORD_NOTIFICATIONS)
     # Trading: a queue no other test of this module fills, so `j` has a known next chat.
-    op, user, session, user_sock = open_and_claim(browser, page, world, "最初の問い合わせ", department="trading")
+    op, _user, session, user_sock = open_and_claim(browser, page, world, "最初の問い合わせ", department="trading")
     browser("check", page=page, label="Desktop notifications")
     browser("evaluate", page=page, expression="window.focus()")
 
@@ -508,7 +516,7 @@ def test_alerts_unread_title_transfer_and_shortcuts(browser: Browser, page: str,
 
 
 def test_long_history_scrolls_back_and_shows_the_read_receipt(browser: Browser, page: str, world: World) -> None:
-    op, user, session, user_sock = open_and_claim(browser, page, world, "履歴 1")
+    _op, user, session, user_sock = open_and_claim(browser, page, world, "履歴 1")
     for n in range(2, 71):
         user.post_message(session["id"], f"履歴 {n}")
     browser("click", page=page, selector="ul#mine button", hasText="Hanako")
