@@ -38,7 +38,7 @@ from support_api.lib.ratelimit import RateLimited, RateLimits
 from support_api.lib.runtime import Runtime
 from support_api.lib.signing import UrlSigner
 from support_api.lib.storage import make_storage
-from support_api.realtime import handlers
+from support_api.realtime import gate, handlers
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +154,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     _register_request_context(app)
     _register_errors(app)
     handlers.register(socketio)
+    # Issue 10 (hardening): the packet gate in front of every socket event handler.
+    app.extensions["support_api_gate"] = gate.install(socketio.server, settings.protection)
     return app
 
 

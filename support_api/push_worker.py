@@ -93,6 +93,9 @@ def start_embedded(app: Flask) -> None:
                 rt.presence.refresh()
 
         socketio.start_background_task(refresh_presence)
+    from support_api.realtime import expiry
+
+    expiry.start(socketio.server, app.extensions["support_api_gate"])
 
 
 def _auto_close_loop(rt: Runtime, sleep: Callable[[float], None]) -> None:
