@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Any
@@ -38,7 +39,7 @@ from support_api.lib.ratelimit import RateLimited, RateLimits
 from support_api.lib.runtime import Runtime
 from support_api.lib.signing import UrlSigner
 from support_api.lib.storage import make_storage
-from support_api.realtime import gate, handlers
+from support_api.realtime import gate, handlers, revocation
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         app,
         async_mode=settings.async_mode,
         message_queue=settings.redis_url,
+        # Issue 10: carries room revocations between processes (realtime/revocation.py).
+        client_manager=revocation.make_manager(settings.redis_url),
         cors_allowed_origins=cors,
         max_http_buffer_size=settings.max_request_bytes,
         # Mobile networks stall: a 25 s ping with 20 s grace notices a dead phone within ~45 s.
@@ -155,7 +158,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     _register_errors(app)
     handlers.register(socketio)
     # Issue 10 (hardening): the packet gate in front of every socket event handler.
-    app.extensions["support_api_gate"] = gate.install(socketio.server, settings.protection)
+    app.extensions["support_api_gate"] = packet_gate = gate.install(socketio.server, settings.protection)
+    runtime: Runtime = app.extensions["support_api"]
+    socketio.server.manager.control_handler = revocation.Revoker(
+        socketio.server, runtime.presence.leave, functools.partial(revocation.sessions_of, db),
+        packet_gate.close).handle
     return app
 
 

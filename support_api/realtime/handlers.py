@@ -71,6 +71,9 @@ def on_connect(auth: Any = None) -> bool:
         for department in principal.departments or (ALL_DEPARTMENTS,):
             join_room(dept_room(department))
         _staff_connected(sid, principal)
+        if principal.departments:
+            # A department that left the token leaves the operator's older sockets too.
+            get_runtime().events.revoke_staff(principal.id, principal.departments)
     else:
         join_room(user_room(principal.id))
     return True
