@@ -9,19 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from support_api.lib.auth import LEEWAY_SECONDS, Role
-from tests.dbutil import backends
-from tests.e2e.conftest import ServerProcess, World, two_processes, uid, world_on
-from tests.e2e.test_multiprocess_redis import REDIS_URL, _redis_problem
-
-
-@pytest.fixture(scope="module", params=backends())
-def cluster(request: pytest.FixtureRequest,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, ServerProcess] | None]:
-    if _redis_problem():
-        yield None
-        return
-    with two_processes(request.param, tmp_path_factory.mktemp("revocation"), REDIS_URL) as pair:
-        yield pair
+from tests.e2e.conftest import ServerProcess, World, uid, world_on
+from tests.e2e.test_multiprocess_redis import _redis_problem, cluster  # noqa: F401 - the two-process fixture
 
 
 @pytest.fixture
