@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
-               429: "rate_limited"}
+               429: "rate_limited", 408: "request_timeout"}
 
 
 def _envelope(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> tuple[Response, int]:

@@ -107,5 +107,5 @@ def test_expired_tokens_are_disconnected_on_both_processes(pair: tuple[World, Se
         socks.append(world.socket(token, name=f"short@{server.port}", server=server).connect())
     for sock in socks:
         sock.wait_disconnected(timeout=8)
-        closing = sock.received("connection:closing")
+        closing = sock.wait_for("connection:closing")
         assert closing and closing[0]["code"] == "unauthorized" and closing[0]["details"]["reason"] == "expired"

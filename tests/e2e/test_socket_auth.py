@@ -69,7 +69,7 @@ def test_a_socket_whose_token_expires_is_told_to_reconnect(world: World) -> None
     ack = sock.call("session:join", {"session_id": "ses_" + "0" * 28})
     assert ack["error"]["code"] == "not_found"  # authenticated, the session just does not exist
     sock.wait_disconnected(timeout=6)
-    closing = sock.received("connection:closing")
+    closing = sock.wait_for("connection:closing")
     assert closing and closing[0]["code"] == "unauthorized" and closing[0]["details"]["reason"] == "expired"
 
 
