@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from support_api.api.common import current_principal, query_args
+from support_api.lib.offload import run_cpu
 from support_api.lib.runtime import get_runtime
 from support_api.lib.transcript_text import choose_language
 from support_api.schemas.requests import TranscriptQuery
@@ -24,7 +25,9 @@ def transcript(session_id: str) -> Response:
     lang = choose_language(args.get("locale"), principal.locale, *accepted)
     result = transcripts.transcript(rt, principal, session_id, fmt=args["format"])
     if args["format"] == "text":
-        response = Response(transcripts.render_text(result, lang), mimetype="text/plain")
+        # A long chat's text is built off the event loop (lib/offload.py).
+        text = run_cpu(rt.settings.protection.cpu_workers, transcripts.render_text, result, lang)
+        response = Response(text, mimetype="text/plain")
         response.headers["Content-Disposition"] = f'attachment; filename="transcript-{result.chat.id}.txt"'
     else:
         response = jsonify(transcripts.dump_transcript(result, lang, rt.signer))
