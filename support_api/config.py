@@ -136,8 +136,8 @@ class ProtectionSettings:
     """Limits that keep one client from taking the server down (README "Limits and
     protection", docs/limits.md)."""
 
-    event_rate: str = "20/second"
-    flood_limit: str = "40/10 seconds"
+    event_rate: str = "100/10 seconds"
+    flood_limit: str = "200/10 seconds"
     typing_coalesce_ms: int = 1000
     max_sockets_per_user: int = 10
     max_pending_per_ip: int = 50
