@@ -22,6 +22,7 @@ then the Socket.IO DISCONNECT, then the transport is closed.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from typing import Any
@@ -88,6 +89,10 @@ class Gate:
     def install(self) -> None:
         """Put the gate in front of python-socketio's own Engine.IO handlers."""
         eio = self._sio.eio
+        # The gate runs on the connection's reader itself, not on a new green thread per packet:
+        # a flood then costs one loop iteration per packet, not a spawn (python-socketio still
+        # runs each accepted event's handler on its own green thread).
+        eio.async_handlers = False
         self._dispatch = eio.handlers["message"]
         self._eio_connect = eio.handlers["connect"]
         self._eio_disconnect = eio.handlers["disconnect"]
@@ -135,6 +140,9 @@ class Gate:
     # --- packets -----------------------------------------------------------------------
 
     def on_message(self, eio_sid: str, data: Any) -> None:
+        # A connection whose packets are always already buffered never blocks on a read, so
+        # its reader would never let another green thread run: yield once per packet.
+        self._sio.sleep(0)
         if eio_sid in self._closing:
             return
         if not isinstance(data, str):
@@ -240,22 +248,43 @@ class Gate:
             self._sio._send_packet(eio_sid, self._sio.packet_class(sio_packet.EVENT, namespace="/",
                                                                    data=[CLOSING_EVENT, error]))
 
+        environ = self._sio.environ.get(eio_sid) or {}
+
         def close_transport() -> None:
             # Client libraries run event handlers on their own threads: a DISCONNECT right
             # behind the event can overtake it, and the client would never see why.
             self._sio.sleep(_CLOSE_GRACE_SECONDS)
             if sid is not None:
                 self._sio.disconnect(sid, ignore_queue=True)
-            try:
-                self._sio.eio.disconnect(eio_sid)
-            except KeyError:
-                pass
+            transport = self._sio.eio.sockets.get(eio_sid)
+            # A client that floods does not read: Engine.IO's writer then blocks on a full TCP
+            # buffer, and a polite close would wait for it forever. Shut the connection down
+            # under it and close without waiting.
+            _shutdown(environ)
+            if transport is not None:
+                transport.close(wait=False, abort=True)
+                self._sio.eio.sockets.pop(eio_sid, None)
 
         self._sio.start_background_task(close_transport)
 
 
 def _now() -> float:
     return time.time()
+
+
+def _shutdown(environ: dict[str, Any]) -> None:
+    """Shut down the TCP connection of a websocket request (eventlet or gevent)."""
+    if (environ.get("HTTP_UPGRADE") or "").lower() != "websocket":
+        return  # long-polling: each request is short, nothing holds a connection
+    try:
+        if "eventlet.input" in environ:
+            raw = environ["eventlet.input"].get_socket()
+        else:
+            stream = environ["wsgi.input"]
+            raw = getattr(getattr(stream, "rfile", stream), "raw")._sock
+        raw.shutdown(socket.SHUT_RDWR)
+    except (OSError, AttributeError, KeyError):
+        pass  # already gone
 
 
 def install(sio: socketio.Server, settings: ProtectionSettings) -> Gate:
