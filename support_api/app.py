@@ -21,6 +21,7 @@ from support_api.api import (
     devices,
     guard,
     health,
+    incidents,
     me,
     messages,
     operators,
@@ -155,8 +156,13 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     for blueprint in (health.bp, sessions.bp, messages.bp, attachments.bp, me.bp, audit.bp,
                       devices.bp, admin_push.bp, guard.bp, operators.bp, transcripts.bp,
-                      stats.bp, canned_replies.bp):
+                      stats.bp, canned_replies.bp,
+                      incidents.bp):
         app.register_blueprint(blueprint, url_prefix="/v1")
+    # Operator console and demo app (issue 11): same origin as the API, outside /v1.
+    from support_api import web
+
+    app.register_blueprint(web.bp)
     _register_request_context(app)
     _register_errors(app)
     handlers.register(socketio)

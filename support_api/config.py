@@ -63,6 +63,9 @@ class RoutingSettings:
     auto_close_seconds: int
     auto_close_interval_seconds: int
     business_hours: dict[str, tuple[Any, ...]]  # department → lib.business_hours.Window
+    # A long queue's `queue:updated` is published at most once per this many ms
+    # (services/queue_fanout.py); 0 publishes at every move.
+    queue_publish_interval_ms: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> RoutingSettings:
@@ -79,6 +82,7 @@ class RoutingSettings:
             auto_close_seconds=_int(env, "SUPPORT_API_AUTO_CLOSE_SECONDS", 3600, minimum=0),
             auto_close_interval_seconds=_int(env, "SUPPORT_API_AUTO_CLOSE_INTERVAL_SECONDS", 30, minimum=1),
             business_hours=hours,
+            queue_publish_interval_ms=_int(env, "SUPPORT_API_QUEUE_PUBLISH_INTERVAL_MS", 1000, minimum=0),
         )
 
 

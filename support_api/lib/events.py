@@ -12,6 +12,8 @@ processes through the Redis message queue.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask_socketio import SocketIO
@@ -23,6 +25,8 @@ ALL_DEPARTMENTS = "*"
 # this room is intercepted by every process's client manager and never reaches a client.
 CONTROL_EVENT = "~support_api:control"
 CONTROL_ROOM = "~support_api:control"
+
+log = logging.getLogger(__name__)
 
 
 def session_room(session_id: str) -> str:
@@ -85,3 +89,21 @@ class Events:
         """An operator's newest token names these departments: older sockets are narrowed."""
         self._socketio.emit(CONTROL_EVENT, {"kind": "staff", "staff_id": staff_id, "departments": list(departments)},
                             to=CONTROL_ROOM)
+
+    def broadcast(self, event: str, payload: dict[str, Any]) -> None:
+        """To every connected socket of every process (through the message queue), user or
+        staff: public news such as `status:updated` (services/incidents.py)."""
+        self._socketio.emit(event, payload)
+
+    def later(self, delay: float, task: Callable[[], None]) -> None:
+        """Run `task` after `delay` seconds in a background task of the server's async mode
+        (a greenlet under eventlet/gevent); its errors are logged, never raised here."""
+
+        def run() -> None:
+            self._socketio.sleep(delay)
+            try:
+                task()
+            except Exception:  # noqa: BLE001 - a background task has nobody to raise to
+                log.exception("background task failed")
+
+        self._socketio.start_background_task(run)

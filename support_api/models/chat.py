@@ -63,6 +63,8 @@ class ChatSession(Base):
         Index("ix_chat_sessions_created_at", "created_at"),
         Index("ix_chat_sessions_closed_at", "closed_at"),
         Index("ix_chat_sessions_rated_at", "rated_at"),
+        # An incident's linked chats (its updates, close-linked, its stats).
+        Index("ix_chat_sessions_incident_status", "incident_id", "status"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ses"))
@@ -96,6 +98,9 @@ class ChatSession(Base):
     rating_score: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str | None] = mapped_column(Text)
     rated_at: Mapped[datetime | None] = mapped_column()
+    # The incident this chat was opened (or reopened) under (services/incidents.py): its updates
+    # are posted here. SET NULL: deleting an incident keeps the chat.
+    incident_id: Mapped[str | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
 
 
 class Message(Base):

@@ -44,7 +44,7 @@ from support_api.lib.push_sender import (
     SendResult,
     token_hint,
 )
-from support_api.lib.push_text import message_text, transfer_text, waiting_text
+from support_api.lib.push_text import incident_text, message_text, transfer_text, waiting_text
 from support_api.models import (
     ChatSession,
     Device,
@@ -206,6 +206,8 @@ def _note(row: PushOutbox, device: Device, chat: ChatSession, ctx: _Context, set
         title, body = waiting_text(device.locale, chat.category)
     elif row.kind == PushKind.TRANSFER.value:
         title, body = transfer_text(device.locale, chat.department)
+    elif row.kind == PushKind.INCIDENT.value:
+        title, body = incident_text(device.locale, message.body if message else "")
     else:
         title, body = message_text(device.locale, row.recipient_type, chat.category, message.body if message else "",
                                    settings.push.preview)

@@ -44,7 +44,7 @@ from support_api.models import (
     utcnow,
 )
 from support_api.schemas.responses import dump_message, dump_session
-from support_api.services import audit, operators, queue
+from support_api.services import audit, operators, queue, queue_fanout
 from support_api.services.read_state import advance_read
 
 # Most chats one drain hands out per department before letting the request finish.
@@ -105,17 +105,25 @@ def assign_in(db: Session, rt: Runtime, chat: ChatSession, now: datetime, *,
               avoid: str | None = None) -> Taken | None:
     """Give the locked waiting `chat` to the best online operator with room (other than
     `avoid`), in the caller's transaction; None when nobody has room (it keeps waiting)."""
-    for candidate in _candidates(db, rt, chat.department, now):
-        if candidate.id == avoid:
+    candidates = [op.id for op in _candidates(db, rt, chat.department, now) if op.id != avoid]
+    if not candidates:
+        return None
+    # All candidates locked in one statement, in id order: drains running together (a surge's
+    # opens and closes) then wait for each other. Locking them one by one in each drain's own
+    # preference order deadlocked on PostgreSQL (bench/surge.py found it).
+    locked = {op.id: op for op in db.execute(
+        select(Operator).where(Operator.id.in_(sorted(candidates))).order_by(Operator.id)
+        .with_for_update().execution_options(populate_existing=True)).scalars()}
+    # Counted again under the operators' locks: another process may have filled them meanwhile.
+    held = operators.loads(db, list(locked))
+    for operator_id in candidates:
+        operator = locked.get(operator_id)
+        if operator is None or operator.status != OperatorStatus.ONLINE.value:
             continue
-        locked = db.execute(select(Operator).where(Operator.id == candidate.id).with_for_update()).scalar_one()
-        # Counted again under the operator's lock: another process may have filled them meanwhile.
-        if locked.status != OperatorStatus.ONLINE.value:
+        if held.get(operator_id, 0) >= rt.settings.routing.operator_capacity:
             continue
-        if operators.loads(db, [locked.id]).get(locked.id, 0) >= rt.settings.routing.operator_capacity:
-            continue
-        audit.record_system(db, "session.assigned", "session", chat.id, {"operator": locked.id})
-        return take(db, chat, locked.id, locked.name, now)
+        audit.record_system(db, "session.assigned", "session", chat.id, {"operator": operator_id})
+        return take(db, chat, operator_id, operator.name, now)
     return None
 
 
@@ -126,12 +134,18 @@ def announce(rt: Runtime, taken: Taken) -> None:
 
 
 def publish_queue(rt: Runtime, department: str) -> None:
-    """Tell every waiting user of the department where they stand now."""
+    """Tell every waiting user of the department where they stand now, coalesced while the
+    queue is long (services/queue_fanout.py: at most one publish per interval)."""
+    queue_fanout.fanout(rt, lambda dept: _publish_now(rt, dept)).request(department)
+
+
+def _publish_now(rt: Runtime, department: str) -> int:
     now = utcnow()
     with rt.db.read() as db:
         payloads = queue.updates(db, rt, department, now)
     for chat, payload in payloads:
         rt.events.emit("queue:updated", payload, [user_room(chat.user_id)])
+    return len(payloads)
 
 
 def _next_waiting(db: Session, department: str) -> ChatSession | None:
