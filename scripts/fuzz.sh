@@ -206,8 +206,8 @@ echo "uploads:  user $USER_UPLOADS; operator $OPERATOR_UPLOADS; admin $ADMIN_UPL
 # - attachment_ids naming something that is not the caller's own upload (422 "not an upload of
 #   yours"), or more distinct uploads than SUPPORT_API_ATTACHMENTS_PER_MESSAGE (422): the
 #   coverage phase builds ids from the schema, not from the dictionary of real uploads;
-# - a list (GET /sessions, /admin/audit, /admin/push/outbox, /canned-replies, /faq/articles) given a cursor the
-#   server did not issue (opaque cursors: 422), or a user sending assigned=me to GET /sessions
+# - a list (GET /sessions, /admin/audit, /admin/push/outbox, /canned-replies, /faq/articles, /incidents)
+#   given a cursor the server did not issue (opaque cursors: 422), or a user sending assigned=me to GET /sessions
 #   (staff only: 422);
 # - an internal note (visibility: internal) with attachment_ids (notes are text only: 422);
 # - a message (or first message) with neither non-blank text nor attachment_ids, and a transfer
@@ -295,7 +295,7 @@ def _refused_by_unstated_rule(case, response):
             return "since/until do not form a window"
         return None
     if method == "GET" and path in ("/sessions", "/admin/audit", "/admin/push/outbox", "/canned-replies",
-                                    "/faq/articles"):
+                                    "/faq/articles", "/incidents"):
         query = case.query or {}
         if status != 422 or code != "validation_error":
             return None

@@ -62,6 +62,12 @@ def test_the_catalogue_and_the_language_choice() -> None:
     assert text("fr", "{name} joined", name="Sato") == "Sato joined"
     assert system_text.operator_joined("ja", None) == "オペレーター が対応します"
     assert push_text.waiting_text("en", "funds")[0] == "A chat is waiting"
+    # Issue 13's incident texts live in the same catalogue (merged into lib/text/ja.po).
+    title, body = {"ja": "取引システムの障害", "en": "Trading outage"}, {"ja": "調査中です。", "en": "Looking into it."}
+    assert system_text.incident_update("ja", title, "identified", body, None) == (
+        "【原因特定】取引システムの障害\n調査中です。\n復旧見込み: 確認中")
+    assert system_text.incident_resolved("en", title, body).startswith("[Resolved] Trading outage\nLooking into it.")
+    assert push_text.incident_text("ja", "【復旧】取引システムの障害\n…") == ("障害情報が更新されました", "【復旧】取引システムの障害")
     assert negotiate("en", LanguageAccept([("ja", 1)])) == "en"
     assert negotiate(None, LanguageAccept([("ja-JP", 1), ("en", 0.5)])) == "ja"
     assert negotiate(None, LanguageAccept([("de", 1)])) == "en"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from support_api.lib.categories import category_name
 from support_api.lib.text import language, text
 
-__all__ = ["language", "message_text", "transfer_text", "waiting_text"]
+__all__ = ["incident_text", "language", "message_text", "transfer_text", "waiting_text"]
 
 PREVIEW_CHARS = 80
 
@@ -19,6 +19,7 @@ _REPLY = ("Support replied", "Open the app to read the new message.")
 _CUSTOMER = ("New message from a customer", "A {category} chat has a new message.")
 _WAITING = ("A chat is waiting", "A {category} chat is waiting for an operator.")
 _TRANSFER = ("A chat was passed to you", "A {category} chat is now yours.")
+_INCIDENT_TITLE = "Service status update"
 
 
 def _preview(text: str) -> str | None:
@@ -50,3 +51,10 @@ def transfer_text(locale: str | None, category: str) -> tuple[str, str]:
     """Title and body of "a colleague passed you a chat"."""
     name = category_name(language(locale), category)
     return text(locale, _TRANSFER[0]), text(locale, _TRANSFER[1], category=name)
+
+
+def incident_text(locale: str | None, body: str) -> tuple[str, str]:
+    """Title and body of "the incident your chat is linked to changed": the SYSTEM message's
+    first line (status and incident title), which is public status, never chat content."""
+    first_line = body.split("\n", 1)[0]
+    return text(locale, _INCIDENT_TITLE), _preview(first_line) or first_line

@@ -38,3 +38,53 @@ def out_of_hours(locale: str | None, opens_at: datetime | None) -> str:
     return text(locale, "We are outside support hours. An operator will answer in turn from {day} "
                         "{opens:%d %b %H:%M} (Japan time). Your chat stays in the queue.",
                 day=text(locale, _DAYS[local.weekday()]), opens=local)
+
+
+# --- incidents (services/incidents.py): posted into the chats linked to an incident ---------
+# Staff write an incident's title and updates in both languages (`title`/`body` map ja/en to
+# text); the catalogue holds only the words around them.
+
+_INCIDENT_STATUS = {"investigating": "Investigating", "identified": "Identified", "monitoring": "Monitoring",
+                    "resolved": "Resolved"}
+
+
+def _eta(locale: str | None, eta: datetime | None) -> str:
+    if eta is None:
+        return text(locale, "Expected recovery: not known yet")
+    return text(locale, "Expected recovery: {eta:%d %b %H:%M} (Japan time)", eta=eta.astimezone(TOKYO))
+
+
+def _head(locale: str | None, status: str, title: dict[str, str]) -> str:
+    return text(locale, "[{status}] {title}", status=text(locale, _INCIDENT_STATUS[status]),
+                title=title[language(locale)])
+
+
+def incident_notice(locale: str | None, title: dict[str, str], update: dict[str, str] | None,
+                    eta: datetime | None) -> str:
+    """The answer a chat gets at once when opened in a category an open incident affects:
+    the incident's title, its latest update (if any) and the ETA."""
+    lang = language(locale)
+    lines = [text(locale, "We are aware of an ongoing incident: {title}", title=title[lang])]
+    if update is not None:
+        lines.append(update[lang])
+    lines.append(_eta(locale, eta))
+    lines.append(text(locale, "We are sorry for the trouble. An operator will answer in turn."))
+    return "\n".join(lines)
+
+
+def incident_update(locale: str | None, title: dict[str, str], status: str, body: dict[str, str],
+                    eta: datetime | None) -> str:
+    """An update of the incident a chat is linked to."""
+    return "\n".join([_head(locale, status, title), body[language(locale)], _eta(locale, eta)])
+
+
+def incident_resolved(locale: str | None, title: dict[str, str], body: dict[str, str]) -> str:
+    """The recovery message posted in every open linked chat when the incident is resolved."""
+    return "\n".join([_head(locale, "resolved", title), body[language(locale)],
+                      text(locale, "We apologise for the inconvenience.")])
+
+
+def incident_closed(locale: str | None) -> str:
+    """The closing note of a linked chat that staff close after the incident was resolved."""
+    return text(locale, "The incident is resolved, so we closed this chat. If anything is still wrong, "
+                        "reopen it any time.")

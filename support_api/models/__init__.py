@@ -16,6 +16,7 @@ from support_api.models.chat import (
 )
 from support_api.models.faq import FaqArticle, FaqMiss, FaqState, FaqView
 from support_api.models.guard import GuardBlock
+from support_api.models.incident import Incident, IncidentImpact, IncidentStatus, IncidentUpdate
 from support_api.models.operator import Operator, OperatorStatus
 from support_api.models.push import Device, Platform, PushKind, PushOutbox, PushStatus
 
@@ -47,4 +48,9 @@ __all__ = [
     "FaqMiss",
     "FaqState",
     "FaqView",
+    # issue 13: incidents
+    "Incident",
+    "IncidentImpact",
+    "IncidentStatus",
+    "IncidentUpdate",
 ]

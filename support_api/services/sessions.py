@@ -18,7 +18,7 @@ from support_api.lib.events import message_audience, staff_room, status_audience
 from support_api.lib.runtime import Runtime
 from support_api.models import ChatSession, Message, SessionStatus, utcnow
 from support_api.schemas.responses import dump_message, dump_session
-from support_api.services import audit, guard, routing, self_service
+from support_api.services import audit, guard, incidents, routing, self_service
 from support_api.services.limits import enforce
 from support_api.services.messages import append_message
 from support_api.services.push_outbox import enqueue_waiting
@@ -88,7 +88,10 @@ def open_session(rt: Runtime, principal: Principal, *, category: str, message: d
             first = (append_message(db, chat, principal, screened.text, message["client_msg_id"],
                                     message["attachment_ids"], rt.settings.attachments_per_message)
                      if message and screened else None)
-            if offer is not None:
+            # An open incident in the category answers first: the chat is linked to it and
+            # queued (FAQ articles do not explain an outage), so the bot stays out of it.
+            incident_notice = incidents.link_chat(db, chat, now)
+            if offer is not None and incident_notice is None:
                 notice = self_service.start(db, chat, offer, now)
             else:
                 notice = _out_of_hours_notice(db, rt, chat, now)
@@ -98,7 +101,7 @@ def open_session(rt: Runtime, principal: Principal, *, category: str, message: d
         if open_key and (found := _existing_open(rt, principal, open_key)):
             return found
         raise
-    if offer is not None:
+    if chat.status == SessionStatus.BOT.value:
         # Out of every queue: only the user's own sockets hear of it until a handoff.
         for posted in (first, notice):
             if posted is not None:
@@ -106,7 +109,7 @@ def open_session(rt: Runtime, principal: Principal, *, category: str, message: d
         rt.events.emit("session:updated", dump_session(chat), self_service.bot_audience(chat))
         return OpenResult(chat, first, created=True, masked_kinds=screened.masked_kinds if screened else ())
     rt.events.emit("session:updated", dump_session(chat), status_audience(chat))
-    for posted in (first, notice):
+    for posted in (first, incident_notice, notice):
         if posted is not None:
             rt.events.emit("message:new", dump_message(posted, rt.signer), message_audience(chat))
     # FIFO: the queue's head goes first, which is this chat only if nobody waits before it.
@@ -160,6 +163,8 @@ def close_session(rt: Runtime, principal: Principal, session_id: str) -> ChatSes
         chat.closed_at = now
         chat.updated_at = now
         audit.record(db, principal, "session.closed", "session", chat.id)
+    # Room membership follows the access gate (realtime/revocation.py).
+    rt.events.revoke_session(chat)
     if was_bot:
         rt.events.emit("session:updated", dump_session(chat), self_service.bot_audience(chat))
         return chat  # in no queue and held by nobody: nothing moves
@@ -179,20 +184,24 @@ def reopen_session(rt: Runtime, principal: Principal, session_id: str) -> ChatSe
         if chat.status != SessionStatus.CLOSED.value:
             return chat
         previous_operator = chat.operator_id
-        self_service.note_reopen(chat, utcnow())
+        now = utcnow()
+        self_service.note_reopen(chat, now)
         chat.status = SessionStatus.WAITING.value
         chat.operator_id = None
         chat.operator_name = None
         chat.closed_at = None
-        chat.updated_at = chat.queued_at = utcnow()
+        chat.updated_at = chat.queued_at = now
         chat.assigned_at = None
         chat.user_locale = principal.locale or chat.user_locale
         audit.record(db, principal, "session.reopened", "session", chat.id)
+        incident_notice = incidents.link_chat(db, chat, now)
         enqueue_waiting(db, rt.settings, chat, None)
     rooms = status_audience(chat)
     if previous_operator:
         # The operator who held it learns it left their hands.
         rooms.append(staff_room(previous_operator))
     rt.events.emit("session:updated", dump_session(chat), rooms)
+    if incident_notice is not None:
+        rt.events.emit("message:new", dump_message(incident_notice, rt.signer), message_audience(chat))
     taken = {t.chat.id: t.chat for t in routing.drain(rt, [chat.department])}
     return taken.get(chat.id, chat)

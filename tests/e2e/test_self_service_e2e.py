@@ -330,3 +330,31 @@ def test_import_export_round_trip(world: World, tmp_path: Path) -> None:
 
     broken = _cli(world.server, "import", "-", stdin="articles:\n  - {id: Bad Id, category: funds}\n")
     assert broken.returncode == 2 and "not valid" in broken.stderr
+
+
+def test_an_open_incident_answers_before_the_bot(world: World) -> None:
+    """The merge of issues 12 and 13: in a category an open incident affects, a new chat is
+    linked to it and queued with the incident's SYSTEM answer, not given FAQ articles (they do
+    not explain an outage); once the incident is resolved the bot answers the same question."""
+    user, admin = world.user("mika"), admin_api(world)
+    declared = admin.post("/v1/incidents", json={
+        "title": {"ja": "口座開設の遅延", "en": "Account opening delays"}, "impact": "major",
+        "categories": ["account"], "body": {"ja": "審査が遅れています。", "en": "Reviews are delayed."}})
+    assert declared.status_code == 201, declared.text
+    incident_id = declared.json()["id"]
+    try:
+        chat = user.open_session("account", first="口座開設の審査が終わらない")
+        assert chat["status"] in ("waiting", "active") and chat["incident_id"] == incident_id
+        assert chat["close_reason"] is None
+        history = user.history(chat["id"])
+        assert [m["sender"]["type"] for m in history][:2] == ["user", "system"]
+        assert "bot" not in [m["sender"]["type"] for m in history]
+        # No locale: English, the incident's words inside the catalogue's (lib/text).
+        assert history[1]["body"].startswith("We are aware of an ongoing incident: Account opening delays\n"
+                                             "Reviews are delayed.\nExpected recovery: not known yet")
+    finally:
+        resolved = admin.post(f"/v1/incidents/{incident_id}/updates",
+                              json={"status": "resolved", "body": {"ja": "復旧しました。", "en": "Back to normal."}})
+        assert resolved.status_code == 201, resolved.text
+    after = user.open_session("account", first="口座開設の審査が終わらない")
+    assert (after["status"], after["incident_id"]) == ("bot", None)
