@@ -4,7 +4,7 @@
 import { t, lang } from "./i18n.js";
 import {
   Api, ApiError, call, categoryName, claimsOf, connectSocket, dropToken, duration, el, expired, initLang,
-  languageSelect, loadToken, renderMessage, renderSignIn,
+  languageSelect, loadToken, renderMessage, renderSignIn, saveToken,
 } from "./common.js";
 
 const root = /** @type {HTMLElement} */ (document.getElementById("app"));
@@ -26,6 +26,8 @@ let open = null;
 let everConnected = false;
 let refreshTimer = /** @type {any} */ (null);
 let expiryTimer = /** @type {any} */ (null);
+let renewTimer = /** @type {any} */ (null);
+const RENEW_BEFORE_MS = 60_000;
 let typingSentAt = 0;
 /** @type {any[]} */ let cannedItems = [];
 let cannedActive = -1;
@@ -61,15 +63,46 @@ function start(message = "") {
  *  (setTimeout fires at once beyond 2^31-1 ms: a long-lived token is looked at again later.) */
 function armExpiry() {
   clearTimeout(expiryTimer);
+  clearTimeout(renewTimer);
   if (!claims.exp) return;
   expiryTimer = setTimeout(() => (expired(claims) ? signOut("expired") : armExpiry()),
                            Math.min(2 ** 31 - 1, Math.max(0, claims.exp * 1000 - Date.now())));
+  const warnIn = claims.exp * 1000 - RENEW_BEFORE_MS - Date.now();
+  if (warnIn < 2 ** 31 - 1) renewTimer = setTimeout(askForRenewal, Math.max(0, warnIn));
+}
+
+/** A minute before the token expires: a paste box in the page, so the operator keeps the
+ *  open chat. A new token reconnects the socket with it and resumes (asyncapi.yaml, Token expiry). */
+function askForRenewal() {
+  const box = el("textarea", { id: "renew-token", rows: 2, cols: 60, autocomplete: "off", spellcheck: "false" });
+  const error = el("span", { class: "form-error", role: "alert" });
+  ui.renew.replaceChildren(el("form", { class: "renew", onsubmit: (/** @type {Event} */ event) => {
+    event.preventDefault();
+    const token = box.value.trim();
+    const fresh = claimsOf(token);
+    if (!fresh || expired(fresh) || fresh.sub !== claims.sub || !STAFF.includes(fresh.role)) {
+      error.textContent = t("signin.invalid");
+      return;
+    }
+    saveToken(token);
+    claims = fresh;
+    api.token = token;
+    ui.renew.replaceChildren();
+    armExpiry();
+    // The handshake carries the token: reconnect with the new one; `connect` resumes everything.
+    socket.auth = { token };
+    socket.disconnect().connect();
+  } },
+  el("p", { role: "alert", text: t("renew.prompt") }),
+  el("label", { for: "renew-token", text: t("signin.token") }), box,
+  el("button", { type: "submit", text: t("renew.submit") }), error));
 }
 
 /** Back to the sign-in box, saying why. @param {string} reason */
 function signOut(reason) {
   if (socket) { socket.off(); socket.disconnect(); socket = null; }
   clearTimeout(expiryTimer);
+  clearTimeout(renewTimer);
   dropToken();
   open = null;
   everConnected = false;
@@ -84,6 +117,7 @@ function renderShell() {
   ui.status = el("select", { id: "status", onchange: () => setStatus(ui.status.value) },
     ...["online", "away", "offline"].map((s) => el("option", { value: s, text: t(`status.${s}`) })));
   ui.banner = el("div", { id: "conn-banner", class: "banner", role: "status", "aria-live": "polite" });
+  ui.renew = el("div", { id: "renew", class: "renew-box" });
   ui.queue = el("ul", { id: "queue", class: "chat-list", "aria-label": t("queue.label") });
   ui.mine = el("ul", { id: "mine", class: "chat-list", "aria-label": t("mine.label") });
   ui.chat = el("section", { id: "chat", class: "chat", "aria-labelledby": "chat-title" });
@@ -115,6 +149,7 @@ function renderShell() {
       el("button", { type: "button", text: t("shortcuts.button"), onclick: () => ui.help.showModal() }),
       el("button", { type: "button", text: t("signout"), onclick: () => signOut("manual") })),
     ui.banner,
+    ui.renew,
     el("div", { class: "layout" },
       el("nav", { class: "lists", "aria-label": t("queue.label") },
         el("h2", { text: t("queue.heading") }), ui.queue,
