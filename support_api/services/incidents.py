@@ -42,6 +42,7 @@ from support_api.models import (
     SessionStatus,
     utcnow,
 )
+from support_api.schemas.responses import dump_incident_summary, dump_message, dump_session
 from support_api.services import audit, routing
 from support_api.services.push_outbox import enqueue_incident
 
@@ -99,9 +100,6 @@ def affecting(db: Session, category: str) -> Incident | None:
 
 
 def _broadcast(rt: Runtime, change: str, incident: Incident) -> None:
-    # Imported here: schemas import models only, services import schemas (no cycle at import).
-    from support_api.schemas.responses import dump_incident_summary
-
     rt.events.broadcast("status:updated", {"change": change, "incident": dump_incident_summary(incident)})
 
 
@@ -203,8 +201,6 @@ def add_update(rt: Runtime, principal: Principal, incident_id: str, *, status: s
 
 
 def _announce_messages(rt: Runtime, posted: list[tuple[ChatSession, Message]]) -> None:
-    from support_api.schemas.responses import dump_message
-
     for chat, message in posted:
         rt.events.emit("message:new", dump_message(message, rt.signer), message_audience(chat))
 
@@ -254,8 +250,6 @@ def close_linked(rt: Runtime, principal: Principal, incident_id: str) -> CloseRe
             posted.append((chat, message))
         audit.record(db, principal, "incident.closed_linked", "incident", incident.id,
                      {"sessions": len(posted)})
-    from support_api.schemas.responses import dump_session
-
     _announce_messages(rt, posted)
     for chat, _ in posted:
         rt.events.emit("session:updated", dump_session(chat), status_audience(chat))
