@@ -142,6 +142,8 @@ class SessionListQuery(StrictSchema):
     order = fields.String(load_default="desc", validate=validate.OneOf(["asc", "desc"]))
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     cursor = CleanString(validate=validate.Length(min=1, max=200))
+    # The console's customer panel: one user's chats (issue 11).
+    user_id = CleanString(validate=validate.Length(min=1, max=200))
 
 
 class MessageListQuery(StrictSchema):

@@ -145,6 +145,8 @@ def close_session(rt: Runtime, principal: Principal, session_id: str) -> ChatSes
         chat.closed_at = now
         chat.updated_at = now
         audit.record(db, principal, "session.closed", "session", chat.id)
+    # Room membership follows the access gate (realtime/revocation.py).
+    rt.events.revoke_session(chat)
     rt.events.emit("session:updated", dump_session(chat), status_audience(chat))
     if was_waiting:
         routing.publish_queue(rt, chat.department)  # the chats behind it moved up
