@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 
 import base58
 
@@ -126,8 +127,57 @@ def _key_in_run(view: str, start: int, end: int) -> str | None:
     return None
 
 
+# A key typed in groups ("5Kb8 kLf9 zgWQ …", as printed on paper wallets) or pasted in pieces
+# (two halves, one per message: services/safety.py joins consecutive messages with a space).
+# A sequence of letter-digit chunks joined by one space or hyphen is tried, from each chunk
+# on, as the concatenation of the chunks that follow: only a Base58Check-valid WIF or extended
+# private key (certain) or a 64-hex with a key word in its clause counts, never a guess.
+_CHUNKS = re.compile(r"(?<![0-9A-Za-z])[0-9A-Za-z]{2,52}(?:[ \-][0-9A-Za-z]{2,52}){1,40}(?![0-9A-Za-z])")
+_CHUNK = re.compile(r"[0-9A-Za-z]+")
+_KEY_LENGTHS = frozenset({51, 52, 64, 66, 111, 112})
+
+
+def _keylike(chunk: str) -> bool:
+    return any(char.isdigit() or char.isupper() for char in chunk[1:]) or chunk[0].isdigit()
+
+
+def _grouped(view: str) -> Iterator[Finding]:
+    for match in _CHUNKS.finditer(view):
+        chunks = list(_CHUNK.finditer(match.group()))
+        base = match.start()
+        for first in range(len(chunks)):
+            if not _keylike(chunks[first].group()):
+                continue
+            joined = ""
+            keylike = 0
+            for last in range(first, len(chunks)):
+                joined += chunks[last].group()
+                keylike += _keylike(chunks[last].group())
+                if len(joined) > 112:
+                    break
+                if last == first or len(joined) not in _KEY_LENGTHS or keylike * 2 < last - first + 1:
+                    continue
+                start, end = base + chunks[first].start(), base + chunks[last].end()
+                kind = _joined_key(view, joined, start, end)
+                if kind is not None:
+                    yield Finding(kind, start, end)
+                    break
+
+
+def _joined_key(view: str, joined: str, start: int, end: int) -> str | None:
+    if _HEX64.fullmatch(joined):
+        return "private_key" if not _in_url(view, start) and _nearest(view, start, end) == "key" else None
+    if _WIF.fullmatch(joined):
+        payload = _b58check(joined)
+        return "private_key" if payload is not None and _is_wif(payload) else None
+    if _EXTENDED.fullmatch(joined):
+        payload = _b58check(joined)
+        return "private_key" if payload is not None and _is_extended_private(payload) else None
+    return None
+
+
 def find(view: str) -> list[Finding]:
-    findings: list[Finding] = []
+    findings: list[Finding] = list(_grouped(view))
     if "-----BEGIN" in view or "PuTTY" in view:
         ends = [match.end() for match in _PEM_END.finditer(view)]
         for match in _PEM_BEGIN.finditer(view):
