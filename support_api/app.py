@@ -27,6 +27,7 @@ from support_api.api import (
     stats,
     transcripts,
 )
+from support_api.api import safety as safety_api
 from support_api.config import Settings
 from support_api.lib import request_context
 from support_api.lib.auth import TokenVerifier
@@ -151,6 +152,8 @@ def create_app(settings: Settings | None = None) -> Flask:
                       devices.bp, admin_push.bp, guard.bp, operators.bp, transcripts.bp,
                       stats.bp, canned_replies.bp):
         app.register_blueprint(blueprint, url_prefix="/v1")
+    # Issue 15: trust and safety (docs/safety.md).
+    app.register_blueprint(safety_api.bp, url_prefix="/v1")
     _register_request_context(app)
     _register_errors(app)
     handlers.register(socketio)

@@ -15,7 +15,8 @@ SPEC_PATH = Path(__file__).resolve().parents[1] / "docs" / "asyncapi.yaml"
 ACKS = {"session:join": "sessionJoinAck", "session:leave": "sessionLeaveAck", "message:send": "messageSendAck",
         "session:read": "sessionReadAck", "typing": "typingAck"}
 EVENTS = {"message:new": "messageNew", "session:updated": "sessionUpdated", "session:read": "sessionRead",
-          "typing": "typing", "queue:updated": "queueUpdated", "note:new": "noteNew"}
+          "typing": "typing", "queue:updated": "queueUpdated", "note:new": "noteNew",
+          "message:updated": "messageUpdated"}
 
 
 class ContractViolation(AssertionError):

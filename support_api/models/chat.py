@@ -63,6 +63,8 @@ class ChatSession(Base):
         Index("ix_chat_sessions_created_at", "created_at"),
         Index("ix_chat_sessions_closed_at", "closed_at"),
         Index("ix_chat_sessions_rated_at", "rated_at"),
+        # Issue 15: scam-suspected chats counted in a stats window.
+        Index("ix_chat_sessions_risk_flagged_at", "risk_flagged_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ses"))
@@ -96,6 +98,11 @@ class ChatSession(Base):
     rating_score: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str | None] = mapped_column(Text)
     rated_at: Mapped[datetime | None] = mapped_column()
+    # Issue 15 (services/safety.py): `scam_suspected` once the user described a likely scam;
+    # such chats wait in the security queue ahead of ordinary ones. Never cleared by reopen.
+    risk: Mapped[str | None] = mapped_column(String(32))
+    risk_reason: Mapped[str | None] = mapped_column(String(32))
+    risk_flagged_at: Mapped[datetime | None] = mapped_column()
 
 
 class Message(Base):

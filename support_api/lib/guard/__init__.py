@@ -59,7 +59,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from support_api.lib.guard import keys, mnemonic, numbers, offplatform, phrases
+from support_api.lib.guard import keys, mnemonic, numbers, offplatform, phrases, scam
 from support_api.lib.guard._core import Finding, fold, lower, normalise
 
 MAX_SCAN = 65536
@@ -80,13 +80,14 @@ class GuardResult:
 
 
 def inspect(text: str, *, author: Literal["user", "operator"] = "user",
-            allowed_domains: tuple[str, ...] = ()) -> GuardResult:
+            allowed_domains: tuple[str, ...] | None = ()) -> GuardResult:
     """What `text` contains: the first refusal, the first possible secret, and the masked text.
 
     Detectors search the normalised view (`_core.normalise`: invisible characters removed,
     NFKC, confusable letters folded); spans are mapped back onto `text`. Operators' texts are
     also searched for solicitations and off-platform contact details (`offplatform.py`), where
-    `allowed_domains` are the link domains they may send."""
+    `allowed_domains` are the link domains they may send (None: a staff-only text, such as an
+    internal note, where off-platform details are no danger)."""
     view = fold(text[:MAX_SCAN])
     normal = normalise(view)
     if normal is not None:
@@ -98,7 +99,8 @@ def inspect(text: str, *, author: Literal["user", "operator"] = "user",
         (confirms if finding.kind in CONFIRM_KINDS else refusals).append(finding)
     if author == "operator":
         refusals.extend(phrases.find_solicitations_with_codes(lowered))
-        refusals.extend(offplatform.find(view, lowered, allowed_domains))
+        if allowed_domains is not None:
+            refusals.extend(offplatform.find(view, lowered, allowed_domains))
     keyish = [finding for finding in (*refusals, *confirms) if finding.kind not in ("password", "off_platform")]
     masked = _without_overlaps(
         finding for finding in numbers.find(view, lowered) if not any(_overlaps(finding, key) for key in keyish)
@@ -114,6 +116,25 @@ def inspect(text: str, *, author: Literal["user", "operator"] = "user",
         masked_text=numbers.mask(text, list(masked)) if masked else text,
         masked=masked,
     )
+
+
+def _view(text: str) -> str:
+    view = fold(text[:MAX_SCAN])
+    normal = normalise(view)
+    return view if normal is None else normal[0]
+
+
+def could_be_part(text: str) -> bool:
+    """True when `text` could be one piece of a secret sent in several messages: nothing but
+    list words, or a run of key characters (services/safety.py then reads it together with the
+    sender's previous messages)."""
+    view = _view(text)
+    return mnemonic.only_list_words(view) or keys.has_fragment(view)
+
+
+def scam_reason(text: str) -> str | None:
+    """The kind of scam a user's `text` describes (`scam.py`), or None."""
+    return scam.find(lower(_view(text)))
 
 
 def _mapped(findings: list[Finding], positions: list[int]) -> list[Finding]:
@@ -133,4 +154,4 @@ def _without_overlaps(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     return tuple(kept)
 
 
-__all__ = ["CONFIRM_KINDS", "MASK_KINDS", "MAX_SCAN", "REFUSE_KINDS", "Finding", "GuardResult", "inspect"]
+__all__ = ["could_be_part", "scam_reason", "CONFIRM_KINDS", "MASK_KINDS", "MAX_SCAN", "REFUSE_KINDS", "Finding", "GuardResult", "inspect"]

@@ -189,3 +189,16 @@ def find(view: str) -> list[Finding]:
         if kind is not None:
             findings.append(Finding(kind, match.start(), match.end()))
     return findings
+
+
+_FRAGMENT = re.compile(rf"[{_B58}]{{8,}}|[0-9a-fA-F]{{16,}}")
+
+
+def has_fragment(view: str) -> bool:
+    """True when `view` holds a run that could be part of a key: 8+ base58 characters with a
+    digit or mixed case, or 16+ hex digits."""
+    for match in _FRAGMENT.finditer(view):
+        run = match.group()
+        if any(char.isdigit() for char in run) or (run.lower() != run and run.upper() != run):
+            return True
+    return False

@@ -39,6 +39,8 @@ from mnemonic import Mnemonic
 from support_api.lib.guard._core import Finding
 
 MIN_WORDS = 12
+# The fewest words of a piece of a phrase split over several messages (services/safety.py).
+MIN_PIECE = 3
 TYPO_BUDGET = 2
 # Repeated words in a window: a real 24-word phrase repeats one word in 13% of cases and
 # three in well under 1%, while word lists in code and markup ("Dynamic: license,
@@ -427,3 +429,11 @@ def _glued_japanese(view: str) -> Iterator[Finding]:
             if len(split) in PHRASE_LENGTHS and checksum_valid(split, "japanese"):
                 yield Finding("mnemonic", *match.span())
                 break
+
+
+def only_list_words(view: str) -> bool:
+    """True when `view` has at least `MIN_PIECE` words and every one is a list word or a near one
+    (joiners and list markers aside), of one list: a piece of a phrase sent in several messages."""
+    tokens = [token for token in _tokens(view) if token.word not in _JOINERS]
+    return len(tokens) >= MIN_PIECE and all(token.cost in (_EXACT, _NEAR) for token in tokens) and len(
+        {token.language for token in tokens}) == 1
