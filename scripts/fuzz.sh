@@ -210,6 +210,9 @@ echo "uploads:  user $USER_UPLOADS; operator $OPERATOR_UPLOADS; admin $ADMIN_UPL
 #   server did not issue (opaque cursors: 422), or a user sending assigned=me to GET /sessions
 #   (staff only: 422);
 # - an internal note (visibility: internal) with attachment_ids (notes are text only: 422);
+# - a message (or first message) with neither non-blank text nor attachment_ids, and a transfer
+#   naming neither a department nor an operator_id (422): "at least one of" is stated in the
+#   description, not as an anyOf, because code generators cannot use anyOf of partial objects;
 # - a transfer to an operator_id no operator has (422: operators are known once they set a status);
 # - GET /admin/stats with `since` not before `until`, more than 366 days before it, or a default
 #   window that would start before year 1 (422: relations between parameters);
@@ -253,6 +256,14 @@ def _refused_by_unstated_rule(case, response):
     fields = details.get("fields") or {}
     status, method, path = response.status_code, case.operation.method.upper(), case.operation.path
     if (method, path) in (("POST", "/sessions"), ("POST", "/sessions/{session_id}/messages")):
+        content = case.body if isinstance(case.body, dict) else {}
+        if path == "/sessions":
+            content = content.get("message") if isinstance(content.get("message"), dict) else {}
+        blank = (f"{'message.' if path == '/sessions' else ''}body",)
+        if status == 422 and code == "validation_error" and tuple(fields) == blank \
+                and fields[blank[0]] == ["Must not be empty unless the message has attachments."] \
+                and not str(content.get("body", "")).strip() and not content.get("attachment_ids"):
+            return "a message with neither text nor attachments"
         if status != 422 or code != "validation_error" or set(fields) != {"attachment_ids"}:
             return None
         ids = _attachment_ids(case)
@@ -268,6 +279,10 @@ def _refused_by_unstated_rule(case, response):
                 return "attachment_ids not the caller's uploads"
         return None
     if (method, path) == ("POST", "/sessions/{session_id}/transfer"):
+        body = case.body if isinstance(case.body, dict) else {}
+        if (status, code) == (422, "validation_error") and fields == {"department": ["Name a department or an operator_id."]} \
+                and not body.get("department") and not body.get("operator_id"):
+            return "a transfer naming neither a department nor an operator"
         if (status, code) == (422, "validation_error") and set(fields) == {"operator_id"} \
                 and fields["operator_id"] == ["Unknown operator (never set a status)."]:
             return "transfer to an operator_id nobody has"

@@ -58,6 +58,9 @@ def _register_errors(app: Flask) -> None:
         response, status = _envelope(exc.status, exc.code, exc.message, exc.details)
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after)
+        elif isinstance(exc.details.get("retry_after"), int):
+            # Every error that says when to retry says it in the header too (the contract's rule).
+            response.headers["Retry-After"] = str(exc.details["retry_after"])
         return response, status
 
     @app.errorhandler(SQLAlchemyTimeoutError)

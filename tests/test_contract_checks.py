@@ -29,3 +29,11 @@ def test_socket_check_rejects_drifted_payloads() -> None:
         socket_contract.check_event("session:read", {"session_id": "x"})
     with pytest.raises(socket_contract.ContractViolation, match="not documented"):
         socket_contract.check_event("surprise", {})
+
+
+def test_error_check_rejects_a_code_the_response_does_not_list(api: Api, user: str) -> None:
+    response = api.get("/sessions/ses_00000000000000000000000000ff", user)
+    assert response.status_code == 404
+    response.set_data(b'{"error": {"code": "conflict", "message": "x", "details": {"reason": "session_closed"}}}')
+    with pytest.raises(AssertionError, match="x-error-codes"):
+        check(response)

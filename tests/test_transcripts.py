@@ -59,7 +59,14 @@ def add_note(app: Flask, sid: str, body: str, author: tuple[str, str] | None = (
 
 
 def transcript(api: Api, token: str, sid: str, query: str = "", **kwargs: Any) -> Any:
-    return api.get(f"/sessions/{sid}/transcript{'?' + query if query else ''}", token, **kwargs)
+    """The JSON transcript, or with `format=text` (given once, alone of its kind) the text file at
+    its own path; anything else goes to the JSON path as written."""
+    parts = [part for part in query.split("&") if part]
+    formats = [part for part in parts if part.startswith("format=")]
+    path = f"/sessions/{sid}/transcript"
+    if formats == ["format=text"]:
+        path, parts = path + "/text", [part for part in parts if part != "format=text"]
+    return api.get(path + ("?" + "&".join(parts) if parts else ""), token, **kwargs)
 
 
 @contextmanager
@@ -366,6 +373,15 @@ def test_bad_query_is_refused(api: Api, user: str, conversation: Conversation, q
     assert response.status_code == 422
     error = response.get_json()["error"]
     assert error["code"] == "validation_error" and error["details"]["fields"]
+
+
+def test_text_is_its_own_path(api: Api, user: str, conversation: Conversation) -> None:
+    response = api.get(f"/sessions/{conversation.sid}/transcript?format=text", user)
+    assert response.status_code == 422
+    assert "transcript/text" in response.get_json()["error"]["details"]["fields"]["format"][0]
+    assert api.get(f"/sessions/{conversation.sid}/transcript/text?format=text", user).status_code == 422
+    text = api.get(f"/sessions/{conversation.sid}/transcript/text", user)
+    assert text.status_code == 200 and text.mimetype == "text/plain"
 
 
 def test_staff_exports_are_audited(api: Api, app: Flask, user: str, operator: str,

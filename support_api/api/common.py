@@ -13,6 +13,7 @@ from support_api.lib.errors import (
     Unauthorized,
     UnsupportedMediaType,
     ValidationFailed,
+    field_errors,
 )
 from support_api.lib.runtime import get_runtime
 from support_api.services.authentication import authenticate
@@ -36,7 +37,7 @@ def _validated(schema: Schema, data: Any) -> dict[str, Any]:
     try:
         result: dict[str, Any] = schema.load(data)
     except ValidationError as exc:
-        raise ValidationFailed("The request is not valid", {"fields": exc.normalized_messages()}) from exc
+        raise ValidationFailed("The request is not valid", {"fields": field_errors(exc.normalized_messages())}) from exc
     return result
 
 

@@ -1,4 +1,4 @@
-"""A session's transcript, as JSON or as a plain-text download."""
+"""A session's transcript: JSON, and a plain-text download at its own path."""
 
 from __future__ import annotations
 
@@ -7,27 +7,42 @@ from flask import Blueprint, Response, jsonify, request
 from support_api.api.common import current_principal, query_args
 from support_api.lib.runtime import get_runtime
 from support_api.lib.transcript_text import choose_language
-from support_api.schemas.requests import TranscriptQuery
+from support_api.schemas.requests import TextTranscriptQuery, TranscriptQuery
 from support_api.services import transcripts
 
 bp = Blueprint("transcripts", __name__)
 
 _query = TranscriptQuery()
+_text_query = TextTranscriptQuery()
+
+
+def _language(locale: str | None, token_locale: str | None) -> str:
+    # `locale`, else the token's, else the client's Accept-Language (by quality), else English.
+    accepted = [value for value, quality in request.accept_languages if quality > 0]
+    return choose_language(locale, token_locale, *accepted)
+
+
+def _private(response: Response) -> Response:
+    # The whole conversation, account details included: no cache may keep a copy.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.get("/sessions/<session_id>/transcript")
 def transcript(session_id: str) -> Response:
     rt, principal = get_runtime(), current_principal()
     args = query_args(_query)
-    # `locale`, else the token's, else the client's Accept-Language (by quality), else English.
-    accepted = [value for value, quality in request.accept_languages if quality > 0]
-    lang = choose_language(args.get("locale"), principal.locale, *accepted)
-    result = transcripts.transcript(rt, principal, session_id, fmt=args["format"])
-    if args["format"] == "text":
-        response = Response(transcripts.render_text(result, lang), mimetype="text/plain")
-        response.headers["Content-Disposition"] = f'attachment; filename="transcript-{result.chat.id}.txt"'
-    else:
-        response = jsonify(transcripts.dump_transcript(result, lang, rt.signer))
-    # The whole conversation, account details included: no cache may keep a copy.
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    lang = _language(args.get("locale"), principal.locale)
+    result = transcripts.transcript(rt, principal, session_id, fmt="json")
+    return _private(jsonify(transcripts.dump_transcript(result, lang, rt.signer)))
+
+
+@bp.get("/sessions/<session_id>/transcript/text")
+def transcript_text(session_id: str) -> Response:
+    rt, principal = get_runtime(), current_principal()
+    args = query_args(_text_query)
+    lang = _language(args.get("locale"), principal.locale)
+    result = transcripts.transcript(rt, principal, session_id, fmt="text")
+    response = Response(transcripts.render_text(result, lang), mimetype="text/plain")
+    response.headers["Content-Disposition"] = f'attachment; filename="transcript-{result.chat.id}.txt"'
+    return _private(response)

@@ -65,7 +65,7 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Principal:
         if not token or len(token) > 8192:
-            raise Unauthorized("A bearer token is required")
+            raise Unauthorized("A bearer token is required", {"reason": "missing"})
         claims = None
         for key, algorithms in self._keys:
             try:
@@ -84,25 +84,25 @@ class TokenVerifier:
             except (jwt.InvalidAlgorithmError, jwt.InvalidSignatureError):
                 continue
             except jwt.InvalidTokenError as exc:
-                raise Unauthorized("The token is not valid", {"reason": type(exc).__name__}) from exc
+                raise Unauthorized("The token is not valid", {"reason": "invalid"}) from exc
         if claims is None:
-            raise Unauthorized("The token is not valid", {"reason": "signature"})
+            raise Unauthorized("The token is not valid", {"reason": "invalid"})
         return _principal_from_claims(claims)
 
 
 def _principal_from_claims(claims: dict[str, object]) -> Principal:
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub or len(sub) > MAX_CLAIM_LENGTH or "\x00" in sub:
-        raise Unauthorized("The token's subject is not valid", {"reason": "sub"})
+        raise Unauthorized("The token's subject is not valid", {"reason": "invalid"})
     try:
         role = Role(claims.get("role", "user"))
     except ValueError as exc:
-        raise Unauthorized("The token's role is not valid", {"reason": "role"}) from exc
+        raise Unauthorized("The token's role is not valid", {"reason": "invalid"}) from exc
     departments = claims.get("departments") or []
     if isinstance(departments, str):
         departments = [d for d in departments.split(",") if d]
     if not isinstance(departments, list) or not all(isinstance(d, str) for d in departments):
-        raise Unauthorized("The token's departments are not valid", {"reason": "departments"})
+        raise Unauthorized("The token's departments are not valid", {"reason": "invalid"})
     name = claims.get("name")
     locale = claims.get("locale")
     return Principal(

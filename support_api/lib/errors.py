@@ -6,6 +6,7 @@ acks answer `{"ok": false, "error": {...}}` with the same body. Codes are stable
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -25,6 +26,25 @@ class ApiError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "details": self.details}
+
+
+def field_errors(messages: Mapping[Any, Any], prefix: str = "") -> dict[str, list[str]]:
+    """Marshmallow's nested messages as the contract's flat `details.fields`: a dotted path per
+    field (`message.body`; list items by index, `attachment_ids.0`) -> its messages. Flat, so
+    the schema is not recursive (code generators drop recursive unions). A nested object's own
+    errors (`_schema`) go on the object's path; the body's own stay under `_schema`."""
+    flat: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        name = str(key)
+        path = prefix if name == "_schema" and prefix else f"{prefix}.{name}" if prefix else name
+        if isinstance(value, Mapping):
+            for sub_path, sub_messages in field_errors(value, path).items():
+                flat.setdefault(sub_path, []).extend(sub_messages)
+        elif isinstance(value, (list, tuple)):
+            flat.setdefault(path, []).extend(str(item) for item in value)
+        else:
+            flat.setdefault(path, []).append(str(value))
+    return flat
 
 
 class ValidationFailed(ApiError):

@@ -13,7 +13,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from support_api.lib import request_context
 from support_api.lib.auth import Principal
-from support_api.lib.errors import ApiError, Overloaded, Unauthorized, ValidationFailed
+from support_api.lib.errors import ApiError, Overloaded, Unauthorized, ValidationFailed, field_errors
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def forget(sid: str) -> Principal | None:
 def socket_principal() -> Principal:
     principal = _principals.get(request.sid)  # type: ignore[attr-defined]
     if principal is None:
-        raise Unauthorized("Not authenticated")
+        raise Unauthorized("Not authenticated", {"reason": "missing"})
     if principal.expired():
         # A long-lived socket outlives its token: the client reconnects with a fresh one.
         raise Unauthorized("The token has expired; reconnect with a new one", {"reason": "expired"})
@@ -62,7 +62,7 @@ def acked(schema: Schema) -> Callable[[Callable[..., dict[str, Any]]], Callable[
                 try:
                     data = schema.load(payload)
                 except ValidationError as exc:
-                    raise ValidationFailed("The payload is not valid", {"fields": exc.normalized_messages()}) from exc
+                    raise ValidationFailed("The payload is not valid", {"fields": field_errors(exc.normalized_messages())}) from exc
                 return {"ok": True, **handler(principal, data)}
             except ApiError as exc:
                 return {"ok": False, "error": exc.to_dict()}

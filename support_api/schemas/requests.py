@@ -166,10 +166,16 @@ class OperatorStatusSchema(StrictSchema):
     status = fields.String(required=True, validate=validate.OneOf([s.value for s in OperatorStatus]))
 
 
-class TranscriptQuery(StrictSchema):
-    format = fields.String(load_default="json", validate=validate.OneOf(["json", "text"]))
+class TextTranscriptQuery(StrictSchema):
     # Absent: the token's locale, then Accept-Language (lib/transcript_text.choose_language).
     locale = fields.String(validate=validate.OneOf(["ja", "en"]))
+
+
+class TranscriptQuery(TextTranscriptQuery):
+    # The text file has its own path (one media type per operation, as code generators need);
+    # `format=json` stays accepted so clients of 0.1 keep working.
+    format = fields.String(load_default="json", validate=validate.OneOf(
+        ["json"], error="Only json here; the text file is GET /v1/sessions/<session_id>/transcript/text."))
 
 
 STATS_DEFAULT_WINDOW = timedelta(hours=24)
