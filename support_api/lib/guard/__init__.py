@@ -57,6 +57,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from support_api.lib.guard import keys, mnemonic, numbers, offplatform, phrases, scam
@@ -88,10 +89,7 @@ def inspect(text: str, *, author: Literal["user", "operator"] = "user",
     also searched for solicitations and off-platform contact details (`offplatform.py`), where
     `allowed_domains` are the link domains they may send (None: a staff-only text, such as an
     internal note, where off-platform details are no danger)."""
-    view = fold(text[:MAX_SCAN])
-    normal = normalise(view)
-    if normal is not None:
-        view, positions = normal
+    view, positions = _normal_view(text)
     lowered = lower(view)
     refusals: list[Finding] = []
     confirms: list[Finding] = []
@@ -105,7 +103,7 @@ def inspect(text: str, *, author: Literal["user", "operator"] = "user",
     masked = _without_overlaps(
         finding for finding in numbers.find(view, lowered) if not any(_overlaps(finding, key) for key in keyish)
     )
-    if normal is not None:
+    if positions is not None:
         refusals, confirms = _mapped(refusals, positions), _mapped(confirms, positions)
         masked = tuple(_mapped(list(masked), positions))
     blocked = min(refusals, key=lambda f: (f.start, _PRIORITY[f.kind]), default=None)
@@ -118,10 +116,17 @@ def inspect(text: str, *, author: Literal["user", "operator"] = "user",
     )
 
 
-def _view(text: str) -> str:
+@lru_cache(maxsize=64)
+def _normal_view(text: str) -> tuple[str, list[int] | None]:
+    """The detectors' view of `text` and its index map (None: same indices). Cached: one
+    message is inspected, checked for a split secret and for a scam description in a row."""
     view = fold(text[:MAX_SCAN])
     normal = normalise(view)
-    return view if normal is None else normal[0]
+    return (view, None) if normal is None else normal
+
+
+def _view(text: str) -> str:
+    return _normal_view(text)[0]
 
 
 def could_be_part(text: str) -> bool:

@@ -433,7 +433,20 @@ def _glued_japanese(view: str) -> Iterator[Finding]:
 
 def only_list_words(view: str) -> bool:
     """True when `view` has at least `MIN_PIECE` words and every one is a list word or a near one
-    (joiners and list markers aside), of one list: a piece of a phrase sent in several messages."""
-    tokens = [token for token in _tokens(view) if token.word not in _JOINERS]
-    return len(tokens) >= MIN_PIECE and all(token.cost in (_EXACT, _NEAR) for token in tokens) and len(
-        {token.language for token in tokens}) == 1
+    (joiners and list markers aside), of one list: a piece of a phrase sent in several messages.
+    Stops at the first other word, so ordinary text costs a word or two."""
+    pattern = _TOKEN_DECOMPOSED if _COMBINING.search(view) else _TOKEN
+    count = 0
+    language = ""
+    for match in pattern.finditer(view):
+        raw = match.group()
+        if len(raw) > _MAX_TOKEN:
+            return False
+        word, token_language, cost = _classify(raw)
+        if word in _JOINERS or (len(raw) <= 3 and raw.lower() in _MARKERS):
+            continue
+        if cost not in (_EXACT, _NEAR) or (language and token_language != language):
+            return False
+        language = token_language
+        count += 1
+    return count >= MIN_PIECE

@@ -32,6 +32,9 @@ _CLAIMS_SUPPORT = re.compile(
     r"|(?:support|staff|admin|customer\s+service)\s+(?:agent|team|person|member)?\s*(?:contacted|messaged|dm'?e?d|called|texted|added|reached|wrote)"
     r"|(?:サポート|運営|スタッフ|担当者?|カスタマー|公式|取引所の?(?:社員|人|者))(?:を名乗|と名乗|を名の|を称|の人|の方|から|って人|という人|を装)"
 )
+# One of these is in every match of `_CLAIMS_SUPPORT`: a substring test skips it for most texts.
+_SUPPORT_NEEDLES = ("support", "staff", "admin", "customer", "help", "security", "サポート", "運営", "スタッフ",
+                    "担当", "カスタマー", "公式", "取引所")
 _ELSEWHERE = re.compile(
     r"telegram|whats\s?app|(?<![a-z])line(?![a-z])|signal|discord|twitter|(?<![a-z])x(?![a-z])|instagram|facebook"
     r"|(?<![a-z])dm|direct\s+message|phone|call(?:ed)?\s+me|(?<![a-z])sms|テレグラム|ワッツアップ|ライン|シグナル"
@@ -66,13 +69,23 @@ def find(lowered: str) -> str | None:
     """The kind of scam `lowered` (the lower-cased view of a user's message) describes, or None."""
     if _RECOVERY_SERVICE.search(lowered):
         return "recovery_service"
+    # Each family needs all its parts somewhere in the text before sentences are looked at:
+    # most messages lack one, and one search per pattern is cheaper than one per sentence.
+    fake = bool(any(needle in lowered for needle in _SUPPORT_NEEDLES) and _CLAIMS_SUPPORT.search(lowered)
+                and _ELSEWHERE.search(lowered))
+    fee = bool(_FEE.search(lowered) and _UNLOCK.search(lowered) and _DEMAND.search(lowered))
+    verify = bool(_SEND.search(lowered) and _CRYPTO.search(lowered) and _VERIFY.search(lowered)
+                  and _VERIFY_PURPOSE.search(lowered))
+    if not (fake or fee or verify):
+        return None
     for text in _SENTENCE_END.split(lowered):
         if len(text) < 8:
             continue
-        if _CLAIMS_SUPPORT.search(text) and _ELSEWHERE.search(text):
+        if fake and _CLAIMS_SUPPORT.search(text) and _ELSEWHERE.search(text):
             return "fake_support"
-        if _FEE.search(text) and _UNLOCK.search(text) and _DEMAND.search(text):
+        if fee and _FEE.search(text) and _UNLOCK.search(text) and _DEMAND.search(text):
             return "unlock_fee"
-        if _SEND.search(text) and _CRYPTO.search(text) and _VERIFY.search(text) and _VERIFY_PURPOSE.search(text):
+        if verify and _SEND.search(text) and _CRYPTO.search(text) and _VERIFY.search(text) \
+                and _VERIFY_PURPOSE.search(text):
             return "verify_by_sending"
     return None
