@@ -232,3 +232,14 @@ def test_scam_descriptions_are_recognised(case: tuple[str, str]) -> None:
 @pytest.mark.parametrize("text", corpus.ORDINARY, ids=lambda t: t[:50])
 def test_ordinary_corpus_is_no_scam(text: str) -> None:
     assert scam.find(lower(text)) is None
+
+
+def test_keys_in_groups_are_refused_whatever_their_letters() -> None:
+    """Any WIF, whatever its chunks look like (a chunk of lower-case letters reads like a word)."""
+    for index in range(400):
+        payload = bytes([0x80 if index % 2 else 0xEF]) + bytes(RNG.getrandbits(8) for _ in range(32)) + b"\x01"
+        wif = base58.b58encode_check(payload).decode()
+        for separator in (" ", "-"):
+            text = separator.join(wif[i:i + 4] for i in range(0, len(wif), 4))
+            result = inspect(text)
+            assert result.blocked is not None and result.blocked.kind == "private_key", text

@@ -137,6 +137,14 @@ _CHUNK = re.compile(r"[0-9A-Za-z]+")
 _KEY_LENGTHS = frozenset({51, 52, 64, 66, 111, 112})
 
 
+_HEX_CHUNK = re.compile(r"(?:0[xX])?[0-9a-fA-F]+")
+
+
+def _could_start(chunk: str) -> bool:
+    """The first chunk of a WIF (5, K, L; testnet 9, c), an extended key (xprv…) or a hex key."""
+    return chunk[0] in "5KL9c" or chunk[1:4] == "prv" or bool(_HEX_CHUNK.fullmatch(chunk))
+
+
 def _keylike(chunk: str) -> bool:
     return any(char.isdigit() or char.isupper() for char in chunk[1:]) or chunk[0].isdigit()
 
@@ -146,16 +154,19 @@ def _grouped(view: str) -> Iterator[Finding]:
         chunks = list(_CHUNK.finditer(match.group()))
         base = match.start()
         for first in range(len(chunks)):
-            if not _keylike(chunks[first].group()):
+            if not _could_start(chunks[first].group()):
                 continue
             joined = ""
             keylike = 0
             for last in range(first, len(chunks)):
                 joined += chunks[last].group()
                 keylike += _keylike(chunks[last].group())
-                if len(joined) > 112:
+                count = last - first + 1
+                # Words of prose are rarely key-like (a digit, or a capital after the first
+                # letter); a key's chunks mostly are: prose gives up after four words.
+                if len(joined) > 112 or (count >= 4 and keylike * 4 < count):
                     break
-                if last == first or len(joined) not in _KEY_LENGTHS or keylike * 2 < last - first + 1:
+                if last == first or len(joined) not in _KEY_LENGTHS or keylike * 2 < count:
                     continue
                 start, end = base + chunks[first].start(), base + chunks[last].end()
                 kind = _joined_key(view, joined, start, end)
