@@ -112,8 +112,10 @@ _JOINERS = frozenset({"and", "plus", "und"})
 # The list words that are among the most frequent English words (wordfreq's Zipf frequency
 # >= 5.0; tests/test_guard_safety.py checks this copy against the `wordfreq` package, which is
 # a test dependency only). An English sentence whose words all happen to be list words is made
-# of these; a generated phrase is not: of 12 random list words, 8 or more are among them in
-# 0.2% of phrases. Such a run is `possible_mnemonic` (the sender confirms), never a refusal.
+# of these and holds a function word (`FUNCTION_WORDS`: you, that, what, will…); a generated
+# phrase is not: 3/4 or more common words and a function word hold for 0.01% of 12 random
+# list words (1 in 12,000). Such a run is `possible_mnemonic` (the sender confirms), never a
+# refusal.
 COMMON_WORDS = frozenset("""
 able about above access account across act action add again age ahead air album all allow almost alone already
 also always amazing among amount another answer any april area army around art ask attack august average away
@@ -143,7 +145,11 @@ trade travel true trust truth try turn two type under until upon use used variou
 visit voice vote wait walk wall want water way west what when where wife will win wish woman word work world
 worth write wrong year you young
 """.split())
-PROSE_SHARE = 2 / 3
+PROSE_SHARE = 3 / 4
+FUNCTION_WORDS = frozenset("""
+you that this they what when will can have must just there then into about never only still also again
+because before any all other over such same until very where more much now
+""".split())
 
 _TOKEN = re.compile(r"[^\W\d_]+")
 # Decomposed input ("か" + U+3099) needs the combining marks inside tokens; that pattern is
@@ -269,8 +275,10 @@ def _heuristic_span(run: list[_Token]) -> tuple[int, int, bool] | None:
 
 
 def reads_as_prose(words: list[str]) -> bool:
-    """True when most words are very common English words (see `COMMON_WORDS`)."""
-    return bool(words) and sum(word in COMMON_WORDS for word in words) >= PROSE_SHARE * len(words)
+    """True when most words are very common English words and one is a function word (see
+    `COMMON_WORDS`)."""
+    return (bool(words) and sum(word in COMMON_WORDS for word in words) >= PROSE_SHARE * len(words)
+            and not FUNCTION_WORDS.isdisjoint(words))
 
 
 def _exact_stretches(tokens: list[_Token]) -> Iterator[list[_Token]]:
