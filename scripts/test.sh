@@ -57,8 +57,20 @@ say "Installing into .venv"
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 
+# Issue 14: the TypeScript contract checks (tests/test_codegen_ts.py) run the npm packages
+# pinned in tests/codegen/package-lock.json.
+ensure_node() {
+  command -v npm >/dev/null || {
+    echo "FATAL: node and npm are required for tests/test_codegen_ts.py (e.g. apt-get install nodejs npm)." >&2
+    exit 1
+  }
+  say "Installing tests/codegen npm packages"
+  (cd tests/codegen && npm ci --no-audit --no-fund --loglevel=error)
+}
+
 ensure_postgres
 ensure_redis
+ensure_node
 
 RESULTS=$(mktemp -d "${TMPDIR:-/tmp}/support-api-results.XXXXXX")
 export SUPPORT_API_TEST_RESULTS="$RESULTS"
