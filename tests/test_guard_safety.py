@@ -102,7 +102,8 @@ def test_generated_phrases_are_still_refused_not_asked() -> None:
 
 
 def test_common_words_copy_matches_wordfreq() -> None:
-    wordfreq = pytest.importorskip("wordfreq")
+    import wordfreq  # a test dependency (pyproject.toml), never the server's
+
     expected = {word for word in EN.wordlist if wordfreq.zipf_frequency(word, "en") >= 5.0}
     assert expected == COMMON_WORDS
 

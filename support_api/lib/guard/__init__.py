@@ -27,6 +27,9 @@ Decisions (each module's docstring has the details and the reasons):
 - mnemonic: a checksum-valid 12/15/18/21/24-word window, or a run of >= 12 tokens of one
   list with a typo budget of 2 (edit distance 1 costs 1, an unknown word 2), at most 2
   repeated words, broken by common English words and sentence ends.
+- possible mnemonic: a run that would be a `mnemonic` but reads as English prose (3/4 of its
+  words among the most frequent English words, one a function word: `mnemonic.reads_as_prose`)
+  only asks; ordinary speech is never refused.
 - private key: Base58Check-valid with a private version byte; 64-hex only with a key word
   in its clause (40 characters before, 30 after), cleared by a nearer tx/hash/deposit word,
   never inside a URL.
