@@ -69,10 +69,18 @@ def _clause(lowered: str, start: int, end: int) -> str:
     return before + " " + clause_after(lowered, end, _REACH)
 
 
+# Literal needles: a text holding none of a family's skips its patterns (most texts).
+_LINK_NEEDLES = ("t.me", "telegram.", "wa.me", "whatsapp.", "line.me", "lin.ee", "signal.", "discord")
+_MESSENGER_NEEDLES = ("telegram", "whats", "line", "signal", "discord", "tg", "テレグ", "ワッツ", "ライン", "シグナル",
+                      "ディスコ")
+_BARE_LINK_HINT = re.compile(r"\.[a-z]{2,24}/")
+
+
 def _links(lowered: str, domains: tuple[str, ...]) -> Iterator[Finding]:
-    for match in _MESSENGER_LINK.finditer(lowered):
-        yield Finding("off_platform", match.start(), match.end())
-    if "." not in lowered:
+    if any(needle in lowered for needle in _LINK_NEEDLES):
+        for match in _MESSENGER_LINK.finditer(lowered):
+            yield Finding("off_platform", match.start(), match.end())
+    if "://" not in lowered and "www." not in lowered and not _BARE_LINK_HINT.search(lowered):
         return
     for match in _URL.finditer(lowered):
         host = match.group("host") or ("www." + match.group("www") if match.group("www") else match.group("bare"))
@@ -81,7 +89,8 @@ def _links(lowered: str, domains: tuple[str, ...]) -> Iterator[Finding]:
 
 
 def _handles(lowered: str) -> Iterator[Finding]:
-    if not _MESSENGER_WORD.search(lowered):
+    has_wa = "wa" in lowered and re.search(r"(?<![a-z])wa(?![a-z])", lowered)
+    if not (has_wa or any(needle in lowered for needle in _MESSENGER_NEEDLES)) or not _MESSENGER_WORD.search(lowered):
         return
     for match in _ID_AFTER_WORD.finditer(lowered):
         yield Finding("off_platform", match.start("id"), match.end("id"))
@@ -93,7 +102,7 @@ def _handles(lowered: str) -> Iterator[Finding]:
 def _contacts(view: str, lowered: str, domains: tuple[str, ...]) -> Iterator[Finding]:
     if not _CONTACT_VERB.search(lowered):
         return
-    for match in _EMAIL.finditer(lowered):
+    for match in _EMAIL.finditer(lowered) if "@" in lowered else ():
         if not allowed(match.group("domain"), domains) and _CONTACT_VERB.search(
                 _clause(lowered, match.start(), match.end())):
             yield Finding("off_platform", match.start(), match.end())

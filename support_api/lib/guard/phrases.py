@@ -427,6 +427,8 @@ _OTP_SENTENCE_END = re.compile(r"[!?。！？\n]|\.(?![0-9])")
 
 
 def _otp_requests(lowered: str) -> Iterator[Finding]:
+    if not (_OTP_SOURCE.search(lowered) and _OTP_DISCLOSE.search(lowered)):
+        return  # each part somewhere in the text first: most texts lack one
     position = 0
     for sentence in _OTP_SENTENCE_END.split(lowered):
         start, position = position, position + len(sentence) + 1
