@@ -206,7 +206,7 @@ echo "uploads:  user $USER_UPLOADS; operator $OPERATOR_UPLOADS; admin $ADMIN_UPL
 # - attachment_ids naming something that is not the caller's own upload (422 "not an upload of
 #   yours"), or more distinct uploads than SUPPORT_API_ATTACHMENTS_PER_MESSAGE (422): the
 #   coverage phase builds ids from the schema, not from the dictionary of real uploads;
-# - a list (GET /sessions, /admin/audit, /admin/push/outbox, /canned-replies) given a cursor the
+# - a list (GET /sessions, /admin/audit, /admin/push/outbox, /canned-replies, /incidents) given a cursor the
 #   server did not issue (opaque cursors: 422), or a user sending assigned=me to GET /sessions
 #   (staff only: 422);
 # - an internal note (visibility: internal) with attachment_ids (notes are text only: 422);
@@ -294,7 +294,8 @@ def _refused_by_unstated_rule(case, response):
                 for texts in fields.values() for text in texts):
             return "since/until do not form a window"
         return None
-    if method == "GET" and path in ("/sessions", "/admin/audit", "/admin/push/outbox", "/canned-replies"):
+    if method == "GET" and path in ("/sessions", "/admin/audit", "/admin/push/outbox", "/canned-replies",
+                                    "/incidents"):
         query = case.query or {}
         if status != 422 or code != "validation_error":
             return None

@@ -72,6 +72,22 @@ ensure_postgres
 ensure_redis
 ensure_node
 
+# Console and demo app tests (issue 11): Debian's chromium driven by npm playwright-core
+# (tests/browser/package-lock.json; the same lock pins the vendored socket.io-client and Chart.js).
+ensure_browser() {
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  if [ ! -x /usr/bin/chromium ]; then
+    say "Installing Debian's chromium for the browser tests"
+    $sudo apt-get install -y chromium || { $sudo apt-get update && $sudo apt-get install -y chromium; } || {
+      echo "FATAL: the console tests need /usr/bin/chromium: apt-get install -y chromium" >&2; exit 1; }
+  fi
+  command -v npm >/dev/null || $sudo apt-get install -y nodejs npm || {
+    echo "FATAL: the console tests need node and npm: apt-get install -y nodejs npm" >&2; exit 1; }
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error) || {
+    echo "FATAL: npm ci in tests/browser failed" >&2; exit 1; }
+}
+ensure_browser
+
 RESULTS=$(mktemp -d "${TMPDIR:-/tmp}/support-api-results.XXXXXX")
 export SUPPORT_API_TEST_RESULTS="$RESULTS"
 FAILED_STAGES=()

@@ -67,8 +67,16 @@ def _token(args: argparse.Namespace) -> int:
     from support_api.lib.auth import Role, mint_token
 
     departments = [d.strip() for d in (args.departments or "").split(",") if d.strip()]
-    print(mint_token(Settings.from_env(), args.sub, Role(args.role), name=args.name, locale=args.locale,
-                     departments=departments, ttl_seconds=args.ttl))
+    settings = Settings.from_env()
+    token = mint_token(settings, args.sub, Role(args.role), name=args.name, locale=args.locale,
+                       departments=departments, ttl_seconds=args.ttl)
+    if args.console:
+        # The token rides in the fragment: browsers never send it to the server or its logs.
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+        page = "demo/" if args.role == "user" else "console/"
+        print(f"http://{host}:{settings.port}/{page}#token={token}")
+        return 0
+    print(token)
     return 0
 
 
@@ -145,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--locale")
     token.add_argument("--departments", help="comma-separated category codes, e.g. funds,security")
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
+    token.add_argument("--console", action="store_true",
+                       help="print a sign-in URL of the local server instead: /console/ for staff, /demo/ for users")
     token.set_defaults(run=_token)
     return parser
 

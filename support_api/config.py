@@ -11,7 +11,7 @@ import hmac
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,9 @@ class RoutingSettings:
     auto_close_seconds: int
     auto_close_interval_seconds: int
     business_hours: dict[str, tuple[Any, ...]]  # department → lib.business_hours.Window
+    # A long queue's `queue:updated` is published at most once per this many ms
+    # (services/queue_fanout.py); 0 publishes at every move.
+    queue_publish_interval_ms: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> RoutingSettings:
@@ -79,6 +82,7 @@ class RoutingSettings:
             auto_close_seconds=_int(env, "SUPPORT_API_AUTO_CLOSE_SECONDS", 3600, minimum=0),
             auto_close_interval_seconds=_int(env, "SUPPORT_API_AUTO_CLOSE_INTERVAL_SECONDS", 30, minimum=1),
             business_hours=hours,
+            queue_publish_interval_ms=_int(env, "SUPPORT_API_QUEUE_PUBLISH_INTERVAL_MS", 1000, minimum=0),
         )
 
 
@@ -158,6 +162,37 @@ class SafetySettings:
 
 
 @dataclass(frozen=True)
+class ProtectionSettings:
+    """Limits that keep one client from taking the server down (README "Limits and
+    protection", docs/limits.md)."""
+
+    event_rate: str = "100/10 seconds"
+    flood_limit: str = "200/10 seconds"
+    typing_coalesce_ms: int = 1000
+    max_sockets_per_user: int = 10
+    max_pending_per_ip: int = 50
+    header_timeout: int = 10
+    body_timeout: int = 30
+    idle_timeout: int = 60
+    cpu_workers: int = 2
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ProtectionSettings:
+        d = cls()
+        return cls(
+            event_rate=env.get("SUPPORT_API_RATE_LIMIT_EVENTS") or d.event_rate,
+            flood_limit=env.get("SUPPORT_API_SOCKET_FLOOD_LIMIT") or d.flood_limit,
+            typing_coalesce_ms=_int(env, "SUPPORT_API_TYPING_COALESCE_MS", d.typing_coalesce_ms),
+            max_sockets_per_user=_int(env, "SUPPORT_API_MAX_SOCKETS_PER_USER", d.max_sockets_per_user, minimum=1),
+            max_pending_per_ip=_int(env, "SUPPORT_API_MAX_PENDING_PER_IP", d.max_pending_per_ip, minimum=1),
+            header_timeout=_int(env, "SUPPORT_API_HEADER_TIMEOUT", d.header_timeout, minimum=1),
+            body_timeout=_int(env, "SUPPORT_API_BODY_TIMEOUT", d.body_timeout, minimum=1),
+            idle_timeout=_int(env, "SUPPORT_API_IDLE_TIMEOUT", d.idle_timeout, minimum=1),
+            cpu_workers=_int(env, "SUPPORT_API_CPU_WORKERS", d.cpu_workers, minimum=1),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the server reads from its environment. See README "Settings"."""
 
@@ -196,7 +231,8 @@ class Settings:
     proxy_count: int
     push: PushSettings
     routing: RoutingSettings
-    safety: SafetySettings = SafetySettings()
+    safety: SafetySettings = field(default_factory=SafetySettings)
+    protection: ProtectionSettings = field(default_factory=ProtectionSettings)
 
     @property
     def is_sqlite(self) -> bool:
@@ -268,6 +304,7 @@ class Settings:
             push=PushSettings.from_env(env),
             routing=RoutingSettings.from_env(env),
             safety=SafetySettings.from_env(env),
+            protection=ProtectionSettings.from_env(env),
         )
 
     def resolved_jwt_secret(self) -> str:

@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "docs" / "asyncapi.yaml"
 
@@ -16,6 +18,7 @@ ACKS = {"session:join": "sessionJoinAck", "session:leave": "sessionLeaveAck", "m
         "session:read": "sessionReadAck", "typing": "typingAck"}
 EVENTS = {"message:new": "messageNew", "session:updated": "sessionUpdated", "session:read": "sessionRead",
           "typing": "typing", "queue:updated": "queueUpdated", "note:new": "noteNew",
+          "connection:closing": "connectionClosing", "status:updated": "statusUpdated",
           "message:updated": "messageUpdated"}
 
 
@@ -29,12 +32,24 @@ def _document() -> dict[str, Any]:
     return document
 
 
+@lru_cache(maxsize=1)
+def _registry() -> Registry[Any]:
+    """openapi.yaml, the document whose shared components the AsyncAPI references by file, parsed
+    once (resolving it on every event would parse 4,000 lines of YAML each time)."""
+    openapi = SPEC_PATH.parents[1] / "openapi.yaml"
+    contents = yaml.safe_load(openapi.read_text(encoding="utf-8"))
+    resource: Resource[Any] = Resource.from_contents(contents, default_specification=DRAFT202012)
+    return Registry().with_resource(openapi.as_uri(), resource)
+
+
 @lru_cache(maxsize=None)
 def _validator(message_key: str) -> Draft202012Validator:
     document = _document()
     ref = document["channels"]["socket"]["messages"][message_key]["$ref"]
-    # The whole document is the root, so the payload's own $refs into components resolve.
-    return Draft202012Validator({**document, "$ref": f"{ref}/payload"}, format_checker=FormatChecker())
+    # The whole document is the root, so the payload's own $refs into components resolve; its
+    # file URI makes `../openapi.yaml#/...` resolve to the REST spec's components.
+    root = {**document, "$id": SPEC_PATH.as_uri(), "$ref": f"{ref}/payload"}
+    return Draft202012Validator(root, registry=_registry(), format_checker=FormatChecker())
 
 
 def check(message_key: str, payload: Any) -> Any:

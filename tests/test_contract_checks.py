@@ -37,3 +37,25 @@ def test_error_check_rejects_a_code_the_response_does_not_list(api: Api, user: s
     response.set_data(b'{"error": {"code": "conflict", "message": "x", "details": {"reason": "session_closed"}}}')
     with pytest.raises(AssertionError, match="x-error-codes"):
         check(response)
+
+
+def test_asyncapi_references_the_shared_shapes_instead_of_copying_them() -> None:
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from tests.contract import document, resolve
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "asyncapi.yaml").read_text(encoding="utf-8")
+    schemas = yaml.safe_load(text)["components"]["schemas"]
+    for name, target in [("Session", "Session"), ("Message", "Message"), ("InternalNote", "InternalNote"),
+                         ("ErrorObject", "Error"), ("Attachment", "Attachment")]:
+        assert schemas[name] == {"$ref": f"../openapi.yaml#/components/schemas/{target}"}, name
+    for pointer in re.findall(r"\.\./openapi\.yaml(#/[^'\"}\s]+)", text):
+        assert resolve({"$ref": pointer}), pointer  # every shared shape exists in openapi.yaml
+    assert document()["components"]["schemas"]["Error"]["discriminator"]["propertyName"] == "code"
+    # A payload of the shared shape is checked against openapi.yaml's definition.
+    with pytest.raises(socket_contract.ContractViolation, match="details"):
+        socket_contract.check_ack("message:send", {"ok": False, "error": {
+            "code": "rate_limited", "message": "slow", "details": {"kind": "messages"}}})

@@ -158,3 +158,14 @@ def test_close_and_reopen_keep_history(api: Api, user: str, operator: str, open_
     history = api.get(f"/sessions/{sid}/messages", user).get_json()["items"]
     assert [m["body"] for m in history] == ["help", "Sato が対応します", "still there?"]
     assert [m["sender"]["type"] for m in history] == ["user", "system", "user"]
+
+
+def test_list_one_users_sessions(api: Api, user: str, other_user: str, operator: str) -> None:
+    """`user_id` (the console's customer panel) narrows the list to one user's chats the caller may see."""
+    mine = [api.post("/sessions", user, json={"category": c}).get_json()["id"] for c in ("funds", "trading")]
+    theirs = api.post("/sessions", other_user, json={"category": "funds"}).get_json()["id"]
+    user_sub = api.get(f"/sessions/{mine[0]}", user).get_json()["user_id"]
+    listed = api.get(f"/sessions?user_id={user_sub}&order=asc", operator).get_json()["items"]
+    assert [s["id"] for s in listed] == mine
+    assert theirs not in [s["id"] for s in api.get(f"/sessions?user_id={user_sub}", other_user).get_json()["items"]]
+    assert api.get("/sessions?user_id=", operator).status_code == 422

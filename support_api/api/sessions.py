@@ -56,7 +56,7 @@ def list_sessions() -> dict[str, Any]:
         rows, next_cursor = queries.list_sessions(
             db, principal, status=args.get("status"), category=args.get("category"),
             assigned_to_me=args.get("assigned") == "me", order=args["order"], limit=args["limit"],
-            cursor=args.get("cursor"),
+            cursor=args.get("cursor"), user_id=args.get("user_id"),
         )
         unread = queries.unread_counts(db, principal, [row.id for row in rows])
         places = queue.info_many(db, rt, rows, utcnow())

@@ -12,6 +12,8 @@ processes through the Redis message queue.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask_socketio import SocketIO
@@ -19,6 +21,12 @@ from flask_socketio import SocketIO
 from support_api.models import ChatSession
 
 ALL_DEPARTMENTS = "*"
+# Control messages between server processes (realtime/revocation.py): an emit of this event to
+# this room is intercepted by every process's client manager and never reaches a client.
+CONTROL_EVENT = "~support_api:control"
+CONTROL_ROOM = "~support_api:control"
+
+log = logging.getLogger(__name__)
 
 
 def session_room(session_id: str) -> str:
@@ -70,3 +78,32 @@ class Events:
 
     def emit(self, event: str, payload: dict[str, Any], rooms: list[str], *, skip_sid: str | None = None) -> None:
         self._socketio.emit(event, payload, to=rooms, skip_sid=skip_sid)
+
+    def revoke_session(self, chat: ChatSession) -> None:
+        """Sockets in the session's room that may no longer see it leave the room, on every
+        process. Call after the commit and before emitting the change itself."""
+        self._socketio.emit(CONTROL_EVENT, {"kind": "session", "session_id": chat.id, "user_id": chat.user_id,
+                                            "department": chat.department}, to=CONTROL_ROOM)
+
+    def revoke_staff(self, staff_id: str, departments: tuple[str, ...]) -> None:
+        """An operator's newest token names these departments: older sockets are narrowed."""
+        self._socketio.emit(CONTROL_EVENT, {"kind": "staff", "staff_id": staff_id, "departments": list(departments)},
+                            to=CONTROL_ROOM)
+
+    def broadcast(self, event: str, payload: dict[str, Any]) -> None:
+        """To every connected socket of every process (through the message queue), user or
+        staff: public news such as `status:updated` (services/incidents.py)."""
+        self._socketio.emit(event, payload)
+
+    def later(self, delay: float, task: Callable[[], None]) -> None:
+        """Run `task` after `delay` seconds in a background task of the server's async mode
+        (a greenlet under eventlet/gevent); its errors are logged, never raised here."""
+
+        def run() -> None:
+            self._socketio.sleep(delay)
+            try:
+                task()
+            except Exception:  # noqa: BLE001 - a background task has nobody to raise to
+                log.exception("background task failed")
+
+        self._socketio.start_background_task(run)

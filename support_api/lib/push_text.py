@@ -21,6 +21,7 @@ _TEXT = {
         "waiting_body": "{category}のお問い合わせがオペレーターを待っています。",
         "transfer_title": "チャットが引き継がれました",
         "transfer_body": "{category}のチャットがあなたの担当になりました。",
+        "incident_title": "障害情報が更新されました",
     },
     "en": {
         "reply_title": "Support replied",
@@ -31,6 +32,7 @@ _TEXT = {
         "waiting_body": "A {category} chat is waiting for an operator.",
         "transfer_title": "A chat was passed to you",
         "transfer_body": "A {category} chat is now yours.",
+        "incident_title": "Service status update",
     },
 }
 
@@ -72,3 +74,10 @@ def transfer_text(locale: str | None, category: str) -> tuple[str, str]:
     """Title and body of "a colleague passed you a chat"."""
     lang = language(locale)
     return _TEXT[lang]["transfer_title"], _TEXT[lang]["transfer_body"].format(category=category_name(lang, category))
+
+
+def incident_text(locale: str | None, body: str) -> tuple[str, str]:
+    """Title and body of "the incident your chat is linked to changed": the SYSTEM message's
+    first line (status and incident title), which is public status, never chat content."""
+    first_line = body.split("\n", 1)[0]
+    return _TEXT[language(locale)]["incident_title"], _preview(first_line) or first_line

@@ -82,3 +82,59 @@ def verify_advice(locale: str | None, verdict: str) -> str:
                      "Send them nothing and tell us here.")
     return ("確認できる連絡先（ID・リンク・メールアドレス・電話番号）が見つかりませんでした。" if ja
             else "No handle, link, e-mail address or phone number was found to check.")
+# --- incidents (services/incidents.py): posted into the chats linked to an incident ---------
+
+_INCIDENT_STATUS = {
+    "ja": {"investigating": "調査中", "identified": "原因特定", "monitoring": "経過観察中", "resolved": "復旧"},
+    "en": {"investigating": "Investigating", "identified": "Identified", "monitoring": "Monitoring",
+           "resolved": "Resolved"},
+}
+
+
+def _eta(lang: str, eta: datetime | None) -> str:
+    if eta is None:
+        return "復旧見込み: 確認中" if lang == "ja" else "Expected recovery: not known yet"
+    local = eta.astimezone(TOKYO)
+    if lang == "ja":
+        return f"復旧見込み: {local.month}月{local.day}日 {local:%H:%M}（日本時間）"
+    return f"Expected recovery: {local:%d %b %H:%M} (Japan time)"
+
+
+def incident_notice(locale: str | None, title: dict[str, str], update: dict[str, str] | None,
+                    eta: datetime | None) -> str:
+    """The answer a chat gets at once when opened in a category an open incident affects:
+    the incident's title, its latest update (if any) and the ETA. `title` and `update` map
+    ja/en to text."""
+    lang = language(locale)
+    lines = ([f"現在、次の障害が発生しています: {title[lang]}"] if lang == "ja" else
+             [f"We are aware of an ongoing incident: {title[lang]}"])
+    if update is not None:
+        lines.append(update[lang])
+    lines.append(_eta(lang, eta))
+    lines.append("ご迷惑をおかけして申し訳ございません。オペレーターが順番に対応いたします。" if lang == "ja" else
+                 "We are sorry for the trouble. An operator will answer in turn.")
+    return "\n".join(lines)
+
+
+def incident_update(locale: str | None, title: dict[str, str], status: str, body: dict[str, str],
+                    eta: datetime | None) -> str:
+    """An update of the incident a chat is linked to."""
+    lang = language(locale)
+    head = f"【{_INCIDENT_STATUS['ja'][status]}】{title['ja']}" if lang == "ja" else \
+        f"[{_INCIDENT_STATUS['en'][status]}] {title['en']}"
+    return "\n".join([head, body[lang], _eta(lang, eta)])
+
+
+def incident_resolved(locale: str | None, title: dict[str, str], body: dict[str, str]) -> str:
+    """The recovery message posted in every open linked chat when the incident is resolved."""
+    lang = language(locale)
+    if lang == "ja":
+        return f"【復旧】{title['ja']}\n{body['ja']}\nご不便をおかけし、誠に申し訳ございませんでした。"
+    return f"[Resolved] {title['en']}\n{body['en']}\nWe apologise for the inconvenience."
+
+
+def incident_closed(locale: str | None) -> str:
+    """The closing note of a linked chat that staff close after the incident was resolved."""
+    if language(locale) == "ja":
+        return ("障害は復旧しました。このチャットは終了しますが、まだお困りの場合はいつでも再開してください。")
+    return "The incident is resolved, so we closed this chat. If anything is still wrong, reopen it any time."

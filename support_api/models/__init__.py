@@ -14,6 +14,7 @@ from support_api.models.chat import (
     SessionStatus,
 )
 from support_api.models.guard import GuardBlock
+from support_api.models.incident import Incident, IncidentImpact, IncidentStatus, IncidentUpdate
 from support_api.models.operator import Operator, OperatorStatus
 from support_api.models.push import Device, Platform, PushKind, PushOutbox, PushStatus
 
@@ -39,4 +40,9 @@ __all__ = [
     "SessionStatus",
     "new_id",
     "utcnow",
+    # issue 13: incidents
+    "Incident",
+    "IncidentImpact",
+    "IncidentStatus",
+    "IncidentUpdate",
 ]

@@ -65,6 +65,8 @@ class ChatSession(Base):
         Index("ix_chat_sessions_rated_at", "rated_at"),
         # Issue 15: scam-suspected chats counted in a stats window.
         Index("ix_chat_sessions_risk_flagged_at", "risk_flagged_at"),
+        # An incident's linked chats (its updates, close-linked, its stats).
+        Index("ix_chat_sessions_incident_status", "incident_id", "status"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ses"))
@@ -103,6 +105,9 @@ class ChatSession(Base):
     risk: Mapped[str | None] = mapped_column(String(32))
     risk_reason: Mapped[str | None] = mapped_column(String(32))
     risk_flagged_at: Mapped[datetime | None] = mapped_column()
+    # The incident this chat was opened (or reopened) under (services/incidents.py): its updates
+    # are posted here. SET NULL: deleting an incident keeps the chat.
+    incident_id: Mapped[str | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
 
 
 class Message(Base):

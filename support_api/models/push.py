@@ -22,6 +22,7 @@ class PushKind(str, enum.Enum):
     WAITING = "waiting"  # a chat entered the queue of the operator's departments
     TRANSFER = "transfer"  # a colleague passed a chat to the operator (services/transfer.py)
     READ = "read"  # silent: the recipient read the chat elsewhere; clear it and update the badge
+    INCIDENT = "incident"  # the incident a user's chat is linked to changed (services/incidents.py)
 
 
 class PushStatus(str, enum.Enum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import request
@@ -23,7 +24,9 @@ from support_api.lib.presence import CONNECTED
 from support_api.lib.ratelimit import RateLimited
 from support_api.lib.runtime import get_runtime
 from support_api.models import utcnow
+from support_api.realtime import expiry
 from support_api.realtime.connections import acked, event_meta, forget, remember
+from support_api.realtime.gate import current_gate
 from support_api.schemas.requests import (
     SocketJoinSchema,
     SocketMessageSendSchema,
@@ -53,12 +56,24 @@ def on_connect(auth: Any = None) -> bool:
         # connect_error then carries {"message": ..., "data": {"code", "message", "details"}}.
         raise SocketConnectionRefused(exc.message, exc.to_dict()) from exc
     sid = request.sid  # type: ignore[attr-defined]
-    remember(sid, principal)
+    gate = current_gate()
+    gate.authenticated(gate.eio_sid(sid))
+    mine = remember(sid, principal)
+    cap = get_runtime().settings.protection.max_sockets_per_user
+    # Over the cap the oldest sockets go, not the new one: a phone that reconnects after losing
+    # its network must not be locked out by its own half-dead socket.
+    for old in mine[:-cap]:
+        gate.close(old, "too_many_connections",
+                   f"More than {cap} connections with this identity: the oldest is closed", {"max": cap})
+    expiry.watch(sid, principal.expires_at)
     if principal.is_staff:
         join_room(staff_room(principal.id))
         for department in principal.departments or (ALL_DEPARTMENTS,):
             join_room(dept_room(department))
         _staff_connected(sid, principal)
+        if principal.departments:
+            # A department that left the token leaves the operator's older sockets too.
+            get_runtime().events.revoke_staff(principal.id, principal.departments)
     else:
         join_room(user_room(principal.id))
     return True
@@ -75,6 +90,7 @@ def _staff_connected(sid: str, principal: Principal) -> None:
 
 def on_disconnect(*_: Any) -> None:
     principal = forget(request.sid)  # type: ignore[attr-defined]
+    _typing_sent.pop(request.sid, None)  # type: ignore[attr-defined]
     rt = get_runtime()
     rt.presence.disconnect(request.sid)  # type: ignore[attr-defined]
     if principal is not None and principal.is_staff:
@@ -141,10 +157,23 @@ def on_typing(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
     # this keeps a keystroke-rate event off the database.
     if room not in rooms():
         raise NotFound("Join the session first", {"reason": "not_joined"})
+    # Coalesced: a repeat of the state this socket last announced in this session within
+    # SUPPORT_API_TYPING_COALESCE_MS is acked but not broadcast (clients send one per keystroke).
+    now = time.monotonic()
+    last = _typing_sent.setdefault(request.sid, {})  # type: ignore[attr-defined]
+    previous = last.get(data["session_id"])
+    window = get_runtime().settings.protection.typing_coalesce_ms / 1000
+    if previous is not None and previous[0] == data["is_typing"] and now - previous[1] < window:
+        return {}
+    last[data["session_id"]] = (data["is_typing"], now)
     emit("typing", {"session_id": data["session_id"],
                     "sender": {"type": principal.participant_type, "id": principal.id, "name": principal.name},
                     "is_typing": data["is_typing"]}, to=room, include_self=False)
     return {}
+
+
+# sid -> session id -> (is_typing, when it was last broadcast): typing coalescing.
+_typing_sent: dict[str, dict[str, tuple[bool, float]]] = {}
 
 
 def on_unknown(event: str, *args: Any) -> dict[str, Any]:

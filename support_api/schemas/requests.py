@@ -142,6 +142,8 @@ class SessionListQuery(StrictSchema):
     order = fields.String(load_default="desc", validate=validate.OneOf(["asc", "desc"]))
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     cursor = CleanString(validate=validate.Length(min=1, max=200))
+    # The console's customer panel: one user's chats (issue 11).
+    user_id = CleanString(validate=validate.Length(min=1, max=200))
 
 
 class MessageListQuery(StrictSchema):
@@ -276,3 +278,63 @@ class VerifyContactSchema(StrictSchema):
         given = [name for name in ("handle", "url", "text") if data.get(name)]
         if len(given) != 1:
             raise ValidationError("Give exactly one of handle, url, text.", field_name="handle")
+# --- incidents (issue 13) ----------------------------------------------------------------
+
+
+class LocalisedTitleSchema(StrictSchema):
+    """A text in both languages the app speaks."""
+
+    ja = CleanString(required=True, validate=[validate.Length(min=1, max=200), _not_blank])
+    en = CleanString(required=True, validate=[validate.Length(min=1, max=200), _not_blank])
+
+
+class LocalisedBodySchema(StrictSchema):
+    ja = Text(required=True, validate=[validate.Length(min=1, max=2000), _not_blank])
+    en = Text(required=True, validate=[validate.Length(min=1, max=2000), _not_blank])
+
+
+INCIDENT_CATEGORIES = fields.List(fields.String(validate=validate.OneOf([c.value for c in Category])),
+                                  validate=validate.Length(min=1, max=len(Category)))
+INCIDENT_IMPACT = validate.OneOf(["minor", "major", "critical"])
+INCIDENT_STATUS = validate.OneOf(["investigating", "identified", "monitoring", "resolved"])
+
+
+class IncidentCreateSchema(StrictSchema):
+    title = fields.Nested(LocalisedTitleSchema, required=True)
+    impact = fields.String(required=True, validate=INCIDENT_IMPACT)
+    categories = fields.List(fields.String(validate=validate.OneOf([c.value for c in Category])), required=True,
+                             validate=validate.Length(min=1, max=len(Category)))
+    status = fields.String(load_default="investigating",
+                           validate=validate.OneOf(["investigating", "identified", "monitoring"]))
+    eta = UtcDateTime(load_default=None, allow_none=True)
+    # The first update of the timeline (what is known so far); optional.
+    body = fields.Nested(LocalisedBodySchema, load_default=None, allow_none=True)
+
+
+class IncidentPatchSchema(StrictSchema):
+    """A partial change: only the fields sent change; `eta: null` clears the ETA."""
+
+    title = fields.Nested(LocalisedTitleSchema)
+    impact = fields.String(validate=INCIDENT_IMPACT)
+    categories = INCIDENT_CATEGORIES
+    eta = UtcDateTime(allow_none=True)
+
+    @validates_schema
+    def _changes_something(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("Give at least one of title, impact, categories, eta.")
+
+
+class IncidentUpdateSchema(StrictSchema):
+    status = fields.String(required=True, validate=INCIDENT_STATUS)
+    body = fields.Nested(LocalisedBodySchema, required=True)
+
+
+class IncidentListQuery(StrictSchema):
+    status = fields.String(load_default="open", validate=validate.OneOf(["open", "all"]))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = CleanString(validate=validate.Length(min=1, max=200))
+
+
+class StatusQuery(StrictSchema):
+    locale = CleanString(validate=[validate.Length(max=35), LOCALE_TAG])

@@ -7,9 +7,20 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from support_api.lib.signing import UrlSigner
-from support_api.models import Attachment, AuditEntry, CannedReply, ChatSession, InternalNote, Message, Operator
+from support_api.models import (
+    Attachment,
+    AuditEntry,
+    CannedReply,
+    ChatSession,
+    Incident,
+    IncidentUpdate,
+    InternalNote,
+    Message,
+    Operator,
+)
 
 if TYPE_CHECKING:
+    from support_api.services.incidents import IncidentStats, Status
     from support_api.services.stats import Durations, Metrics, Stats
 
 
@@ -39,6 +50,7 @@ def dump_session(chat: ChatSession, *, unread_count: int | None = None,
         "closed_at": iso(chat.closed_at),
         "rating": ({"score": chat.rating_score, "comment": chat.rating_comment, "rated_at": iso(chat.rated_at)}
                    if chat.rated_at else None),
+        "incident_id": chat.incident_id,
     }
     # Issue 15: `scam_suspected` when the user described a likely scam (services/safety.py).
     data["risk"] = chat.risk
@@ -167,3 +179,59 @@ def dump_canned_reply(reply: CannedReply, rendered: str | None = None) -> dict[s
     if rendered is not None:
         data["rendered"] = rendered
     return data
+
+
+# --- incidents (issue 13) ----------------------------------------------------------------
+
+
+def _dump_incident_update(update: IncidentUpdate) -> dict[str, Any]:
+    return {"id": update.id, "status": update.status, "body": {"ja": update.body_ja, "en": update.body_en},
+            "created_at": iso(update.created_at)}
+
+
+def dump_incident_summary(incident: Incident) -> dict[str, Any]:
+    """IncidentSummary: both languages and the latest update only (the `status:updated` event)."""
+    latest = incident.latest_update
+    return {
+        "id": incident.id,
+        "title": {"ja": incident.title_ja, "en": incident.title_en},
+        "status": incident.status,
+        "impact": incident.impact,
+        "categories": list(incident.categories or []),
+        "started_at": iso(incident.started_at),
+        "resolved_at": iso(incident.resolved_at),
+        "eta": iso(incident.eta),
+        "updated_at": iso(incident.updated_at),
+        "latest_update": _dump_incident_update(latest) if latest else None,
+    }
+
+
+def dump_incident(incident: Incident, stats: IncidentStats) -> dict[str, Any]:
+    """Incident (staff): the whole timeline, oldest first, and its chats' figures."""
+    data = dump_incident_summary(incident)
+    del data["latest_update"]
+    data["updates"] = [_dump_incident_update(update) for update in incident.updates]
+    data["stats"] = {"linked_sessions": stats.linked_sessions,
+                     "closed_without_operator": stats.closed_without_operator}
+    return data
+
+
+def dump_status(status: Status, lang: str) -> dict[str, Any]:
+    """ServiceStatus (`GET /v1/status`) in one language. Nothing time-dependent but the data
+    itself, so equal data gives an equal body and ETag."""
+    incidents = []
+    for incident in status.incidents:
+        latest = incident.latest_update
+        incidents.append({
+            "id": incident.id,
+            "title": incident.title_ja if lang == "ja" else incident.title_en,
+            "status": incident.status,
+            "impact": incident.impact,
+            "categories": list(incident.categories or []),
+            "started_at": iso(incident.started_at),
+            "eta": iso(incident.eta),
+            "latest_update": {"status": latest.status, "body": latest.body_ja if lang == "ja" else latest.body_en,
+                              "created_at": iso(latest.created_at)} if latest else None,
+        })
+    return {"locale": lang, "incidents": incidents,
+            "categories": [{"category": name, "state": state} for name, state in status.categories.items()]}

@@ -135,7 +135,7 @@ def enqueue_read(db: Session, chat: ChatSession, reader_type: str, reader_id: st
             PushOutbox.recipient_id == reader_id,
             PushOutbox.session_id == chat.id,
             PushOutbox.recipient_type == reader_type,
-            PushOutbox.kind == PushKind.MESSAGE.value,
+            PushOutbox.kind.in_((PushKind.MESSAGE.value, PushKind.INCIDENT.value)),
             PushOutbox.seq > old_seq,
             PushOutbox.seq <= new_seq,
             or_(PushOutbox.status == PushStatus.SENT.value,
@@ -146,3 +146,24 @@ def enqueue_read(db: Session, chat: ChatSession, reader_type: str, reader_id: st
         return
     _queue(db, _devices_of(db, reader_type, reader_id), reader_type, PushKind.READ, chat.id, recipient_id=reader_id,
            message_id=None, seq=new_seq, due_at=utcnow())
+
+
+def enqueue_incident(db: Db, settings: Settings, posted: list[tuple[ChatSession, Message]]) -> None:
+    """Queue "the incident changed" for the users of the chats an incident update was posted
+    in: one notification per user per update (their first linked chat; the app's group is the
+    chat, so a later update replaces it on the lock screen), every device of that user."""
+    first_chat: dict[str, tuple[ChatSession, Message]] = {}
+    for chat, message in posted:
+        first_chat.setdefault(chat.user_id, (chat, message))
+    if not first_chat:
+        return
+    devices: dict[str, list[str]] = {}
+    for device_id, owner_id in db.execute(
+            select(Device.id, Device.owner_id).where(Device.owner_type == "user",
+                                                     Device.owner_id.in_(sorted(first_chat)))
+            .order_by(Device.id)):
+        devices.setdefault(owner_id, []).append(device_id)
+    due = _due(settings)
+    for user_id, (chat, message) in first_chat.items():
+        _queue(db, devices.get(user_id, []), "user", PushKind.INCIDENT, chat.id, recipient_id=user_id,
+               message_id=message.id, seq=message.seq, due_at=due)

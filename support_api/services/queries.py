@@ -61,9 +61,11 @@ def unread_summary(db: Session, principal: Principal) -> dict[str, int]:
 
 def list_sessions(db: Session, principal: Principal, *, status: str | None = None, category: str | None = None,
                   assigned_to_me: bool = False, order: str = "desc", limit: int = 20,
-                  cursor: str | None = None) -> tuple[list[ChatSession], str | None]:
+                  cursor: str | None = None, user_id: str | None = None) -> tuple[list[ChatSession], str | None]:
     """Sessions the caller may see, newest first (or oldest first with `order=asc`)."""
     query = select(ChatSession).where(visible_sessions(principal))
+    if user_id:
+        query = query.where(ChatSession.user_id == user_id)
     if status:
         query = query.where(ChatSession.status == status)
     if category:

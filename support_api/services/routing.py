@@ -22,6 +22,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,8 +46,10 @@ from support_api.models import (
     utcnow,
 )
 from support_api.schemas.responses import dump_message, dump_session
-from support_api.services import audit, operators, queue
+from support_api.services import audit, operators, queue, queue_fanout
 from support_api.services.read_state import advance_read
+
+log = logging.getLogger(__name__)
 
 # Most chats one drain hands out per department before letting the request finish.
 DRAIN_BATCH = 50
@@ -108,9 +112,15 @@ def assign_in(db: Session, rt: Runtime, chat: ChatSession, now: datetime, *,
     for candidate in _candidates(db, rt, chat.department, now):
         if candidate.id == avoid:
             continue
-        locked = db.execute(select(Operator).where(Operator.id == candidate.id).with_for_update()).scalar_one()
+        # SKIP LOCKED: an operator row locked right now belongs to another assignment (or a
+        # status change) in flight; try the next candidate instead of waiting. Waiting, each
+        # drain in its own preference order, deadlocked on PostgreSQL during a surge
+        # (bench/surge.py); the drain holding that row goes on taking the queue itself.
+        locked = db.execute(select(Operator).where(Operator.id == candidate.id)
+                            .with_for_update(skip_locked=True)
+                            .execution_options(populate_existing=True)).scalar_one_or_none()
         # Counted again under the operator's lock: another process may have filled them meanwhile.
-        if locked.status != OperatorStatus.ONLINE.value:
+        if locked is None or locked.status != OperatorStatus.ONLINE.value:
             continue
         if operators.loads(db, [locked.id]).get(locked.id, 0) >= rt.settings.routing.operator_capacity:
             continue
@@ -126,12 +136,24 @@ def announce(rt: Runtime, taken: Taken) -> None:
 
 
 def publish_queue(rt: Runtime, department: str) -> None:
-    """Tell every waiting user of the department where they stand now."""
+    """Tell every waiting user of the department where they stand now, coalesced while the
+    queue is long (services/queue_fanout.py: at most one publish per interval)."""
+    queue_fanout.fanout(rt, lambda dept: _publish_now(rt, dept)).request(department)
+
+
+def _publish_now(rt: Runtime, department: str) -> int:
+    started = time.perf_counter()
     now = utcnow()
     with rt.db.read() as db:
         payloads = queue.updates(db, rt, department, now)
+    read = time.perf_counter()
     for chat, payload in payloads:
         rt.events.emit("queue:updated", payload, [user_room(chat.user_id)])
+    if len(payloads) > queue_fanout.IMMEDIATE_MAX:
+        log.info("queue published", extra={"department": department, "waiting": len(payloads),
+                                           "read_ms": round((read - started) * 1000, 1),
+                                           "emit_ms": round((time.perf_counter() - read) * 1000, 1)})
+    return len(payloads)
 
 
 def _next_waiting(db: Session, department: str) -> ChatSession | None:

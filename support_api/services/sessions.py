@@ -19,7 +19,7 @@ from support_api.lib.runtime import Runtime
 from support_api.models import ChatSession, Message, SessionStatus, utcnow
 from support_api.schemas.responses import dump_message, dump_session
 from support_api.lib.guard import scam_reason
-from support_api.services import audit, guard, routing, safety
+from support_api.services import audit, guard, incidents, routing, safety
 from support_api.services.limits import enforce
 from support_api.services.messages import append_message
 from support_api.services.push_outbox import enqueue_waiting
@@ -91,6 +91,7 @@ def open_session(rt: Runtime, principal: Principal, *, category: str, message: d
             first = (append_message(db, chat, principal, screened.text, message["client_msg_id"],
                                     message["attachment_ids"], rt.settings.attachments_per_message)
                      if message and screened else None)
+            incident_notice = incidents.link_chat(db, chat, now)
             notice = _out_of_hours_notice(db, rt, chat, now)
             enqueue_waiting(db, rt.settings, chat, first.id if first else None)
     except IntegrityError:
@@ -99,7 +100,7 @@ def open_session(rt: Runtime, principal: Principal, *, category: str, message: d
             return found
         raise
     rt.events.emit("session:updated", dump_session(chat), status_audience(chat))
-    for posted in (first, notice):
+    for posted in (first, incident_notice, notice):
         if posted is not None:
             rt.events.emit("message:new", dump_message(posted, rt.signer), message_audience(chat))
     if message and first is not None:
@@ -165,6 +166,8 @@ def close_session(rt: Runtime, principal: Principal, session_id: str) -> ChatSes
         chat.closed_at = now
         chat.updated_at = now
         audit.record(db, principal, "session.closed", "session", chat.id)
+    # Room membership follows the access gate (realtime/revocation.py).
+    rt.events.revoke_session(chat)
     rt.events.emit("session:updated", dump_session(chat), status_audience(chat))
     if was_waiting:
         routing.publish_queue(rt, chat.department)  # the chats behind it moved up
@@ -185,15 +188,19 @@ def reopen_session(rt: Runtime, principal: Principal, session_id: str) -> ChatSe
         chat.operator_id = None
         chat.operator_name = None
         chat.closed_at = None
-        chat.updated_at = chat.queued_at = utcnow()
+        now = utcnow()
+        chat.updated_at = chat.queued_at = now
         chat.assigned_at = None
         chat.user_locale = principal.locale or chat.user_locale
         audit.record(db, principal, "session.reopened", "session", chat.id)
+        incident_notice = incidents.link_chat(db, chat, now)
         enqueue_waiting(db, rt.settings, chat, None)
     rooms = status_audience(chat)
     if previous_operator:
         # The operator who held it learns it left their hands.
         rooms.append(staff_room(previous_operator))
     rt.events.emit("session:updated", dump_session(chat), rooms)
+    if incident_notice is not None:
+        rt.events.emit("message:new", dump_message(incident_notice, rt.signer), message_audience(chat))
     taken = {t.chat.id: t.chat for t in routing.drain(rt, [chat.department])}
     return taken.get(chat.id, chat)

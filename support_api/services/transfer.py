@@ -104,6 +104,9 @@ def transfer_session(rt: Runtime, principal: Principal, session_id: str, *, depa
 
 def _announce(rt: Runtime, moved: _Moved) -> ChatSession:
     chat = moved.chat
+    # First out of the room whoever lost the chat (on every process: realtime/revocation.py),
+    # so nothing below reaches them through it; they hear the move in their department room.
+    rt.events.revoke_session(chat)
     # Those who followed it before the move hear that it left them, too.
     rooms = status_audience(chat) + [dept_room(moved.from_department)]
     if moved.from_operator and moved.from_operator != chat.operator_id:
