@@ -133,6 +133,17 @@ def screen_fields(rt: Runtime, principal: Principal, values: dict[str, str | Non
     return out
 
 
+def screen_localised(rt: Runtime, principal: Principal, name: str,
+                     texts: dict[str, str] | None) -> dict[str, str] | None:
+    """An admin's text in both languages (an incident's title or update, issue 13) screened as
+    the message to users it becomes: `details.field` is `name.ja` or `name.en`."""
+    if texts is None:
+        return None
+    return {language: screen(rt, principal, text, session_of=lambda: None, field=f"{name}.{language}",
+                             confirm_sensitive=True).text
+            for language, text in texts.items()}
+
+
 def explanation(kind: str, locale: str | None) -> str:
     return _EXPLANATIONS[kind]["ja" if (locale or "").lower().startswith("ja") else "en"]
 

@@ -123,6 +123,14 @@ def test_every_free_text_field_is_screened(world: World) -> None:
     _refused(admin.api.request("PATCH", f"/v1/canned-replies/{created.json()['id']}", json={"title": wif}),
              "private_key", field="title")
 
+    # An incident's title and updates (published, pushed, posted into chats); nothing is created.
+    incident = {"title": {"ja": "障害", "en": f"Outage {wif}"}, "impact": "minor", "categories": ["other"]}
+    _refused(admin.api.post("/v1/incidents", json=incident), "private_key", field="title.en")
+    incident = {"title": {"ja": "障害", "en": "Outage"}, "impact": "minor", "categories": ["other"],
+                "body": {"ja": "調査中です", "en": "Updates on https://t.me/exchange_status"}}
+    _refused(admin.api.post("/v1/incidents", json=incident), "off_platform", field="body.en")
+    assert admin.api.get("/v1/incidents").json()["items"] == []
+
     # Internal notes' client_msg_id, transfer notes and rating comments.
     op = world.operator(["funds"], label="fields-op")
     op.claim(sid)
