@@ -46,6 +46,42 @@ def out_of_hours(locale: str | None, opens_at: datetime | None) -> str:
             "(Japan time). Your chat stays in the queue.")
 
 
+# --- issue 15: trust and safety (services/safety.py) -------------------------------------------
+
+def scam_warning(locale: str | None) -> str:
+    """Told at once to a user who described a likely scam; their chat goes to the security team."""
+    if language(locale) == "ja":
+        return ("ご注意ください：当社のサポートが Telegram・WhatsApp・LINE・SNS などアプリの外でご連絡することはありません。"
+                "リカバリーフレーズ・秘密鍵・パスワード・認証コードをお尋ねすることも、資産の解除や回収のために手数料や送金を"
+                "求めることも絶対にありません。相手には何も送らず、やり取りを中止してください。"
+                "このチャットはセキュリティ担当が優先して対応します。")
+    return ("Warning: our support never contacts you outside this app (Telegram, WhatsApp, LINE, social media), never "
+            "asks for your recovery phrase, private key, password or verification codes, and never asks you to pay "
+            "a fee or send crypto to unlock, recover or verify anything. Send nothing and stop replying to them. "
+            "Our security team will take this chat first.")
+
+
+def redacted(locale: str | None) -> str:
+    """What replaces a stored message that, with the sender's next one, made up a secret."""
+    if language(locale) == "ja":
+        return "［このメッセージは秘密情報の一部を含むため削除されました］"
+    return "[This message was removed: it held part of a secret]"
+
+
+def verify_advice(locale: str | None, verdict: str) -> str:
+    """The verification screen's line for POST /v1/verify-contact."""
+    ja = language(locale) == "ja"
+    if verdict == "official":
+        return ("これは当社の公式チャネルです。それでもリカバリーフレーズ・秘密鍵・パスワード・認証コードは絶対に伝えないでください。" if ja
+                else "This is one of our official channels. Even so, never share your recovery phrase, private key, "
+                     "password or verification codes.")
+    if verdict == "not_official":
+        return ("これは当社の公式チャネルではありません。当社のサポートはアプリ内のチャット以外でご連絡しません。"
+                "相手には何も送らず、このチャットでお知らせください。" if ja
+                else "This is NOT one of our official channels. Our support only talks to you in this app's chat. "
+                     "Send them nothing and tell us here.")
+    return ("確認できる連絡先（ID・リンク・メールアドレス・電話番号）が見つかりませんでした。" if ja
+            else "No handle, link, e-mail address or phone number was found to check.")
 # --- incidents (services/incidents.py): posted into the chats linked to an incident ---------
 
 _INCIDENT_STATUS = {

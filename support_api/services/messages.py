@@ -39,7 +39,7 @@ from support_api.models import (
     utcnow,
 )
 from support_api.schemas.responses import dump_message
-from support_api.services import guard
+from support_api.services import guard, safety
 from support_api.services.attachments import claim_attachments
 from support_api.services.limits import enforce
 from support_api.services.push_outbox import enqueue_message, enqueue_messages
@@ -232,12 +232,18 @@ def send_message(rt: Runtime, principal: Principal, session_id: str, *, body: st
     enforce(rt, principal, "messages")
     screened = guard.screen(rt, principal, body, confirm_sensitive=confirm_sensitive,
                             session_of=lambda: visible_session_id(rt, principal, session_id))
+    # Issue 15: the id is stored and echoed too; a secret completed across messages is refused.
+    client_msg_id = guard.screen_fields(rt, principal, {"client_msg_id": client_msg_id},
+                                        session_of=lambda: visible_session_id(rt, principal, session_id))[
+        "client_msg_id"] or client_msg_id
+    safety.check_split(rt, principal, session_id, body)
     if not attachment_ids:
         stored = _append_text(rt, principal, session_id, screened.text, client_msg_id)
         if stored is not None:
             chat, message = stored
             rt.events.emit("message:new", dump_message(message, rt.signer), message_audience(chat),
                            skip_sid=origin_sid)
+            safety.after_user_message(rt, principal, chat.id, body)
             return SendResult(message, created=True, masked_kinds=screened.masked_kinds)
     with rt.db.write() as db:
         chat = get_session(db, principal, session_id, for_update=True)
@@ -253,4 +259,5 @@ def send_message(rt: Runtime, principal: Principal, session_id: str, *, body: st
         enqueue_message(db, rt.settings, chat, message)
     # The sending socket has its ack; every other socket (including the sender's other devices) gets the event.
     rt.events.emit("message:new", dump_message(message, rt.signer), message_audience(chat), skip_sid=origin_sid)
+    safety.after_user_message(rt, principal, chat.id, body)
     return SendResult(message, created=True, masked_kinds=screened.masked_kinds)
