@@ -30,6 +30,7 @@ from support_api.api import (
     stats,
     transcripts,
 )
+from support_api.api import safety as safety_api
 from support_api.config import Settings
 from support_api.lib import request_context
 from support_api.lib.auth import TokenVerifier
@@ -160,6 +161,8 @@ def create_app(settings: Settings | None = None) -> Flask:
                       stats.bp, canned_replies.bp,
                       faq.bp, incidents.bp):
         app.register_blueprint(blueprint, url_prefix="/v1")
+    # Issue 15: trust and safety (docs/safety.md).
+    app.register_blueprint(safety_api.bp, url_prefix="/v1")
     # Operator console and demo app (issue 11): same origin as the API, outside /v1.
     from support_api import web
 

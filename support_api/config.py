@@ -168,6 +168,32 @@ class SelfServiceSettings:
 
 
 @dataclass(frozen=True)
+class SafetySettings:
+    """Trust and safety (docs/safety.md): the links operators may send, the exchange's official
+    channels (POST /v1/verify-contact), and the window in which consecutive messages of one
+    sender are read together by the guard."""
+
+    # Domains (and their subdomains) operators may link to; any other link is `off_platform`.
+    link_allowlist: tuple[str, ...] = ()
+    # Official channels: domains, @handles, e-mail addresses and phone numbers.
+    official_channels: tuple[str, ...] = ()
+    split_window_seconds: int = 120
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SafetySettings:
+        official = tuple(value.strip().lower() for value in _list(env, "SUPPORT_API_OFFICIAL_CHANNELS"))
+        domains = tuple(value.strip().lower().removeprefix("www.") for value in _list(env, "SUPPORT_API_LINK_ALLOWLIST"))
+        # Official domains are always allowed links.
+        official_domains = tuple(value for value in official if "." in value and "@" not in value
+                                 and not value.replace("+", "").replace("-", "").isdigit())
+        return cls(
+            link_allowlist=tuple(dict.fromkeys(domains + official_domains)),
+            official_channels=official,
+            split_window_seconds=_int(env, "SUPPORT_API_GUARD_SPLIT_WINDOW_SECONDS", 120, minimum=0),
+        )
+
+
+@dataclass(frozen=True)
 class ProtectionSettings:
     """Limits that keep one client from taking the server down (README "Limits and
     protection", docs/limits.md)."""
@@ -238,6 +264,7 @@ class Settings:
     push: PushSettings
     routing: RoutingSettings
     self_service: SelfServiceSettings = SelfServiceSettings()
+    safety: SafetySettings = field(default_factory=SafetySettings)
     protection: ProtectionSettings = field(default_factory=ProtectionSettings)
 
     @property
@@ -310,6 +337,7 @@ class Settings:
             push=PushSettings.from_env(env),
             routing=RoutingSettings.from_env(env),
             self_service=SelfServiceSettings.from_env(env),
+            safety=SafetySettings.from_env(env),
             protection=ProtectionSettings.from_env(env),
         )
 

@@ -18,7 +18,8 @@ ACKS = {"session:join": "sessionJoinAck", "session:leave": "sessionLeaveAck", "m
         "session:read": "sessionReadAck", "typing": "typingAck"}
 EVENTS = {"message:new": "messageNew", "session:updated": "sessionUpdated", "session:read": "sessionRead",
           "typing": "typing", "queue:updated": "queueUpdated", "note:new": "noteNew",
-          "connection:closing": "connectionClosing", "status:updated": "statusUpdated"}
+          "connection:closing": "connectionClosing", "status:updated": "statusUpdated",
+          "message:updated": "messageUpdated"}
 
 
 class ContractViolation(AssertionError):

@@ -40,6 +40,38 @@ def out_of_hours(locale: str | None, opens_at: datetime | None) -> str:
                 day=text(locale, _DAYS[local.weekday()]), opens=local)
 
 
+# --- issue 15: trust and safety (services/safety.py) -------------------------------------------
+
+def scam_warning(locale: str | None) -> str:
+    """Told at once to a user who described a likely scam; their chat goes to the security team."""
+    return text(locale, _SCAM_WARNING)
+
+
+_SCAM_WARNING = ("Warning: our support never contacts you outside this app (Telegram, WhatsApp, LINE, social media), "
+                 "never asks for your recovery phrase, private key, password or verification codes, and never asks "
+                 "you to pay a fee or send crypto to unlock, recover or verify anything. Send nothing and stop "
+                 "replying to them. Our security team will take this chat first.")
+
+
+def redacted(locale: str | None) -> str:
+    """What replaces a stored message that, with the sender's next one, made up a secret."""
+    return text(locale, "[This message was removed: it held part of a secret]")
+
+
+_VERIFY_ADVICE = {
+    "official": "This is one of our official channels. Even so, never share your recovery phrase, private key, "
+                "password or verification codes.",
+    "not_official": "This is NOT one of our official channels. Our support only talks to you in this app's chat. "
+                    "Send them nothing and tell us here.",
+}
+_VERIFY_NOTHING = "No handle, link, e-mail address or phone number was found to check."
+
+
+def verify_advice(locale: str | None, verdict: str) -> str:
+    """The verification screen's line for POST /v1/verify-contact."""
+    return text(locale, _VERIFY_ADVICE.get(verdict, _VERIFY_NOTHING))
+
+
 # --- incidents (services/incidents.py): posted into the chats linked to an incident ---------
 # Staff write an incident's title and updates in both languages (`title`/`body` map ja/en to
 # text); the catalogue holds only the words around them.

@@ -72,6 +72,8 @@ class ChatSession(Base):
         Index("ix_chat_sessions_rated_at", "rated_at"),
         # The self-service figures of the stats window (services/stats.py).
         Index("ix_chat_sessions_bot_offered_at", "bot_offered_at"),
+        # Issue 15: scam-suspected chats counted in a stats window.
+        Index("ix_chat_sessions_risk_flagged_at", "risk_flagged_at"),
         # An incident's linked chats (its updates, close-linked, its stats).
         Index("ix_chat_sessions_incident_status", "incident_id", "status"),
     )
@@ -115,6 +117,11 @@ class ChatSession(Base):
     self_resolved_at: Mapped[datetime | None] = mapped_column()
     handed_off_at: Mapped[datetime | None] = mapped_column()
     self_resolve_reopened_at: Mapped[datetime | None] = mapped_column()
+    # Issue 15 (services/safety.py): `scam_suspected` once the user described a likely scam;
+    # such chats wait in the security queue ahead of ordinary ones. Never cleared by reopen.
+    risk: Mapped[str | None] = mapped_column(String(32))
+    risk_reason: Mapped[str | None] = mapped_column(String(32))
+    risk_flagged_at: Mapped[datetime | None] = mapped_column()
     # The incident this chat was opened (or reopened) under (services/incidents.py): its updates
     # are posted here. SET NULL: deleting an incident keeps the chat.
     incident_id: Mapped[str | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))

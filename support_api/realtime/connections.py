@@ -92,7 +92,7 @@ def acked(schema: Schema) -> Callable[[Callable[..., dict[str, Any]]], Callable[
                 if len(args) > 1:
                     # `emit("message:send", a, b)`: one payload per event, never a TypeError.
                     return {"ok": False, "error": ValidationFailed(
-                        "Send exactly one payload object", {"reason": "arguments", "count": len(args)}).to_dict()}
+                        "Send exactly one payload object", {"reason": "arguments"}).to_dict()}
                 return _run(args[0] if args else None)
 
         def _run(payload: Any) -> dict[str, Any]:

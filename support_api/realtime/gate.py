@@ -22,6 +22,7 @@ then the Socket.IO DISCONNECT, then the transport is closed.
 from __future__ import annotations
 
 import logging
+import math
 import socket
 import threading
 import time
@@ -151,14 +152,14 @@ class Gate:
             return
         try:
             pkt = self._sio.packet_class(encoded_packet=data)
-        except (ValueError, TypeError, RecursionError, IndexError, KeyError) as exc:
+        except (ValueError, TypeError, RecursionError, IndexError, KeyError):
             ack_id = _ack_id(data)
             if ack_id is None:
                 self.violation(eio_sid, "undecodable")
             else:
                 self._ack(eio_sid, None, ack_id, ValidationFailed(
                     "The packet is not valid JSON (or nests too deep, or has a number too long)",
-                    {"reason": "undecodable", "error": type(exc).__name__}).to_dict())
+                    {"reason": "undecodable"}).to_dict())
             return
         kind = pkt.packet_type
         if kind == sio_packet.EVENT:
@@ -200,11 +201,12 @@ class Gate:
         principal = connections.principal_of(sid)
         if principal is not None and not self._allow(principal.participant_type + ":" + principal.id):
             if pkt.id is not None:
-                reset = self._limiter.get_window_stats(self._event_rate, "events", principal.id).reset_time
+                key = principal.participant_type + ":" + principal.id
+                reset = self._limiter.get_window_stats(self._event_rate, "events", key).reset_time
                 self._ack(eio_sid, namespace, pkt.id, _error(
                     "rate_limited", "Too many events; slow down",
-                    {"kind": "events", "limit": str(self._event_rate), "retry_after": 1,
-                     "reset_in_ms": max(0, int((reset - _now()) * 1000))}))
+                    {"kind": "events", "limit": str(self._event_rate),
+                     "retry_after": max(1, math.ceil(reset - time.time()))}))
             if not self._limiter.hit(self._flood, "flood", sid):
                 log.warning("closing socket %s of %s: it kept flooding past the event limit", sid, principal.id)
                 self.close(sid, "rate_limited", "Too many events: the connection is closed",
@@ -266,10 +268,6 @@ class Gate:
                 self._sio.eio.sockets.pop(eio_sid, None)
 
         self._sio.start_background_task(close_transport)
-
-
-def _now() -> float:
-    return time.time()
 
 
 def _shutdown(environ: dict[str, Any]) -> None:

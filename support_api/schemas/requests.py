@@ -326,6 +326,29 @@ class FaqViewSchema(StrictSchema):
     session_id = CleanString(validate=SESSION_ID, allow_none=True, load_default=None)
 
 
+
+# --- issue 15: trust and safety ----------------------------------------------------------------
+
+
+class ContactsQuery(StrictSchema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class VerifyContactSchema(StrictSchema):
+    """Exactly one of a handle ("@name", an e-mail address, a phone number), a link, or a text
+    (a message the user received elsewhere) to check against the official channels."""
+
+    handle = CleanString(validate=validate.Length(min=1, max=200))
+    url = CleanString(validate=validate.Length(min=1, max=2000))
+    text = Text(validate=validate.Length(min=1, max=4000))
+
+    @validates_schema(skip_on_field_errors=True)
+    def _exactly_one(self, data: dict[str, Any], **_: Any) -> None:
+        given = [name for name in ("handle", "url", "text") if data.get(name)]
+        if len(given) != 1:
+            raise ValidationError("Give exactly one of handle, url, text.", field_name="handle")
+
+
 # --- incidents (issue 13) ----------------------------------------------------------------
 
 

@@ -53,6 +53,9 @@ def dump_session(chat: ChatSession, *, unread_count: int | None = None,
         "close_reason": chat.close_reason,
         "incident_id": chat.incident_id,
     }
+    # Issue 15: `scam_suspected` when the user described a likely scam (services/safety.py).
+    data["risk"] = chat.risk
+    data["risk_reason"] = chat.risk_reason
     if unread_count is not None:
         data["unread_count"] = unread_count
     if queue is not None:
@@ -158,6 +161,7 @@ def dump_stats(stats: Stats) -> dict[str, Any]:
         "generated_at": iso(stats.generated_at),
         "totals": _dump_metrics(stats.totals),
         "departments": [{"department": name, **_dump_metrics(metrics)} for name, metrics in stats.departments],
+        "safety": stats.safety,
         **({"self_service": _dump_self_service(stats)} if stats.self_service is not None else {}),
     }
 

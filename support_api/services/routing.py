@@ -160,7 +160,9 @@ def _next_waiting(db: Session, department: str) -> ChatSession | None:
     return db.execute(
         select(ChatSession).where(ChatSession.department == department,
                                   ChatSession.status == SessionStatus.WAITING.value)
-        .order_by(ChatSession.queued_at, ChatSession.id).limit(1).with_for_update(skip_locked=True)
+        # Scam-suspected chats first (issue 15), then FIFO.
+        .order_by(ChatSession.risk.is_(None), ChatSession.queued_at, ChatSession.id).limit(1)
+        .with_for_update(skip_locked=True)
     ).scalar_one_or_none()
 
 

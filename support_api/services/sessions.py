@@ -15,10 +15,11 @@ from support_api.lib.access import get_session, require_role
 from support_api.lib.auth import Principal, Role
 from support_api.lib.errors import Conflict
 from support_api.lib.events import message_audience, staff_room, status_audience
+from support_api.lib.guard import scam_reason
 from support_api.lib.runtime import Runtime
 from support_api.models import ChatSession, Message, SessionStatus, utcnow
 from support_api.schemas.responses import dump_message, dump_session
-from support_api.services import audit, guard, incidents, routing, self_service
+from support_api.services import audit, guard, incidents, routing, safety, self_service
 from support_api.services.limits import enforce
 from support_api.services.messages import append_message
 from support_api.services.push_outbox import enqueue_waiting
@@ -64,8 +65,18 @@ def open_session(rt: Runtime, principal: Principal, *, category: str, message: d
     # A secret in the first message refuses the whole open: nothing of it is stored.
     screened = (guard.screen(rt, principal, message["body"], session_of=lambda: None,
                              confirm_sensitive=message["confirm_sensitive"]) if message else None)
+    # Issue 15: every stored free-text field is screened (docs/safety.md).
+    if message:
+        message = {**message, "client_msg_id": guard.screen_fields(
+            rt, principal, {"client_msg_id": message["client_msg_id"]})["client_msg_id"]}
+    if client_context:
+        client_context = {**client_context, **guard.screen_fields(
+            rt, principal, {name: value for name, value in client_context.items() if isinstance(value, str)})}
     locale = principal.locale or locale
-    offer = self_service.propose(rt, category, screened.text, locale) if screened else None
+    # A first message describing a scam gets no FAQ bot: it is queued and flagged below, which
+    # moves it to the security queue with the scam warning (services/safety.py).
+    scam = scam_reason(message["body"]) if message else None
+    offer = self_service.propose(rt, category, screened.text, locale) if screened and scam is None else None
     now = utcnow()
     try:
         with rt.db.write() as db:
@@ -112,10 +123,23 @@ def open_session(rt: Runtime, principal: Principal, *, category: str, message: d
     for posted in (first, incident_notice, notice):
         if posted is not None:
             rt.events.emit("message:new", dump_message(posted, rt.signer), message_audience(chat))
+    if message and first is not None:
+        flagged = safety.flag_scam(rt, chat.id, scam) if scam else None
+        if flagged is not None:
+            # Flagging moved it to the security queue and drained that: the open is answered.
+            return OpenResult(_reloaded(rt, chat.id), first, created=True,
+                              masked_kinds=screened.masked_kinds if screened else ())
     # FIFO: the queue's head goes first, which is this chat only if nobody waits before it.
     taken = {t.chat.id: t.chat for t in routing.drain(rt, [chat.department])}
     return OpenResult(taken.get(chat.id, chat), first, created=True,
                       masked_kinds=screened.masked_kinds if screened else ())
+
+
+def _reloaded(rt: Runtime, session_id: str) -> ChatSession:
+    with rt.db.read() as db:
+        chat = db.get(ChatSession, session_id)
+        assert chat is not None
+        return chat
 
 
 def _out_of_hours_notice(db: Session, rt: Runtime, chat: ChatSession, now: datetime) -> Message | None:

@@ -44,6 +44,7 @@ from support_api.lib.auth import Principal, Role
 from support_api.lib.runtime import Runtime
 from support_api.models import Category, ChatSession, FaqMiss, FaqView, utcnow
 from support_api.services import audit
+from support_api.services.safety import scam_stats
 
 # Rows fetched at a time (a server-side cursor on PostgreSQL): the window's rows are never all
 # in memory at once, only one float per duration.
@@ -97,6 +98,8 @@ class Stats:
     totals: Metrics
     departments: list[tuple[str, Metrics]]
     self_service: SelfService | None = None
+    # Issue 15: scam-suspected chats flagged and off-platform refusals in the window.
+    safety: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -191,10 +194,12 @@ def compute(rt: Runtime, principal: Principal, *, since: datetime, until: dateti
                 tally.rating_count += int(count)
                 tally.rating_sum += int(score_sum)
         deflection = _self_service(db, since, until, department)
+        safety_figures = scam_stats(db, since, until, department)
     audit.record_now(rt, principal, "admin.stats_read", details={
         "since": since.isoformat(), "until": until.isoformat(), "department": department})
     return Stats(since=since, until=until, generated_at=utcnow(), totals=totals.metrics(),
-                 departments=[(name, per[name].metrics()) for name in names], self_service=deflection)
+                 departments=[(name, per[name].metrics()) for name in names], self_service=deflection,
+                 safety=safety_figures)
 
 
 TOP_MISSED = 10

@@ -66,7 +66,8 @@ def _target_operator(db: Session, rt: Runtime, operator_id: str, department: str
 def transfer_session(rt: Runtime, principal: Principal, session_id: str, *, department: str | None = None,
                      operator_id: str | None = None, note: str | None = None) -> ChatSession:
     require_role(principal, Role.OPERATOR, Role.ADMIN)
-    screened = (guard.screen(rt, principal, note, session_of=lambda: visible_session_id(rt, principal, session_id))
+    screened = (guard.screen(rt, principal, note, session_of=lambda: visible_session_id(rt, principal, session_id),
+                             staff_only=True)
                 if note and note.strip() else None)
     now = utcnow()
     with rt.db.write() as db:

@@ -224,6 +224,28 @@ def test_a_further_message_over_socket_hands_off(world: World) -> None:
     assert [m["seq"] for m in op.history(sid)] == [1, 2, 3, 4, 5]
 
 
+def test_a_scam_description_skips_the_bot_or_hands_the_bot_chat_to_security(world: World) -> None:
+    """Issue 15 meets issue 12: a user describing a scam needs the security team, not articles."""
+    user = world.user("scam-victim")
+    # In the first message: no bot answer; flagged, warned and queued in `security` at once.
+    opened = user.open_session("funds", first="Someone from support on Telegram asked me to pay a fee to unlock my funds")
+    assert (opened["status"], opened["department"], opened["risk"]) == ("waiting", "security", "scam_suspected")
+    assert [m["sender"]["type"] for m in user.history(opened["id"])] == ["user", "system"]
+
+    # In a later message of a `bot` chat: handed off straight to the security queue.
+    sid = user.open_session("funds", first="deposit not credited to my balance")["id"]
+    assert user.api.get(f"/v1/sessions/{sid}").json()["status"] == "bot"
+    user.post_message(sid, "Now a support agent on WhatsApp says I must pay a 10% tax to unlock my funds")
+    now = user.api.get(f"/v1/sessions/{sid}").json()
+    assert (now["status"], now["department"], now["risk"], now["close_reason"]) == (
+        "waiting", "security", "scam_suspected", None)
+    senders = [m["sender"]["type"] for m in user.history(sid)]
+    assert senders == ["user", "bot", "user", "system"] and "Warning" in user.history(sid)[-1]["body"]
+    assert user.api.post(f"/v1/sessions/{sid}/resolve").status_code == 409
+    stats = admin_api(world).get("/v1/admin/stats").json()
+    assert stats["self_service"]["handed_off"] >= 1 and stats["safety"]["scam_suspected"] >= 2
+
+
 def test_no_bot_for_security_or_without_a_good_article(world: World) -> None:
     user = world.user("ken")
     # Straight to the queue as today (an online operator of an earlier test may take it at once).
