@@ -5,13 +5,11 @@ out — on one process (in-memory set) and across two processes on one Redis."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from tests.e2e.conftest import ServerProcess, Sock, World, world_on
-from tests.e2e.test_multiprocess_redis import _redis_problem, cluster  # noqa: F401 - the two-process fixture
+from tests.e2e.conftest import ServerProcess, Sock, World
+from tests.e2e.test_multiprocess_redis import cluster  # noqa: F401 - the two-process fixture
+from tests.e2e.test_revocation import pair  # noqa: F401 - two processes on one Redis
 
 
 def _ids(payload: dict[str, Any]) -> set[str]:
@@ -75,16 +73,6 @@ def test_operators_see_each_other_and_the_user_never_hears_of_it(world: World) -
     bob_sock.wait_for("message:new", lambda m: m["body"] == "still there?")
     user_sock.wait_for("message:new", lambda m: m["body"] == "still there?")
     assert not user_sock.received("session:viewers")
-
-
-@pytest.fixture
-def pair(cluster: tuple[ServerProcess, ServerProcess] | None) -> Iterator[tuple[World, ServerProcess, ServerProcess]]:
-    problem = _redis_problem()
-    if problem or cluster is None:
-        pytest.fail(problem or "Redis went away while the test started", pytrace=False)
-    a, b = cluster
-    with world_on(a, b) as world:
-        yield world, a, b
 
 
 def test_viewers_across_processes_and_revocation(pair: tuple[World, ServerProcess, ServerProcess]) -> None:
