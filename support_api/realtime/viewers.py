@@ -156,7 +156,7 @@ class Viewers:
     def _announce(self, session_id: str) -> None:
         try:
             viewers = self.current(session_id)
-        except Exception:  # noqa: BLE001 - Redis errors; never fail the socket event for this
+        except Exception:  # Redis errors: never fail the socket event for this
             log.warning("viewers: could not read the viewers of %s", session_id, exc_info=True)
             return
         self._server.emit(EVENT, {"session_id": session_id, "viewers": viewers},

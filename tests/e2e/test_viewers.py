@@ -74,34 +74,45 @@ def test_operators_see_each_other_and_the_user_never_hears_of_it(world: World) -
     user_sock.wait_for("message:new", lambda m: m["body"] == "still there?")
     assert not user_sock.received("session:viewers")
 
+    # Access revoked in this process (transfer to another department): Bob drops out.
+    chief = world.operator(None, label="chief")  # every department
+    chief_sock = chief.socket()
+    chief_sock.join(sid)
+    _viewers_are(chief_sock, sid, {bob.id, chief.id})
+    bob.claim(sid)
+    assert bob.api.post(f"/v1/sessions/{sid}/transfer", json={"department": "security"}).status_code == 200
+    _viewers_are(chief_sock, sid, {chief.id})
+    assert not user_sock.received("session:viewers")
 
-def test_viewers_across_processes_and_revocation(pair: tuple[World, ServerProcess, ServerProcess]) -> None:
+
+def test_viewers_across_processes_and_revocation(
+        pair: tuple[World, ServerProcess, ServerProcess]) -> None:  # noqa: F811 - the fixture
     world, a, b = pair
     user = world.user("transferred", server=a)
     funds = world.operator(["funds"], label="funds", server=a)
     security = world.operator(["security"], label="security", server=b)
-    admin_world_op = world.operator(None, label="chief", server=b)  # every department
+    chief = world.operator(None, label="chief", server=b)  # every department
     sid = user.open_session("funds", first="my withdrawal is stuck")["id"]
     user_sock = user.socket(server=a)
     user_sock.join(sid)
 
     funds_sock = funds.socket(label="funds@A", server=a)
     funds_sock.join(sid)
-    chief_sock = admin_world_op.socket(label="chief@B", server=b)
+    chief_sock = chief.socket(label="chief@B", server=b)
     chief_sock.join(sid)
     # The process of the other socket knows too: one set across processes.
-    _viewers_are(chief_sock, sid, {funds.id, admin_world_op.id})
-    _viewers_are(funds_sock, sid, {funds.id, admin_world_op.id})
+    _viewers_are(chief_sock, sid, {funds.id, chief.id})
+    _viewers_are(funds_sock, sid, {funds.id, chief.id})
 
     # Transferred away from funds: the funds operator's socket loses access and drops out.
     funds.claim(sid)
     moved = funds.api.post(f"/v1/sessions/{sid}/transfer", json={"department": "security"})
     assert moved.status_code == 200, moved.text
-    _viewers_are(chief_sock, sid, {admin_world_op.id})
+    _viewers_are(chief_sock, sid, {chief.id})
 
     security_sock = security.socket(label="security@B", server=b)
     security_sock.join(sid)
-    _viewers_are(chief_sock, sid, {admin_world_op.id, security.id})
+    _viewers_are(chief_sock, sid, {chief.id, security.id})
     # The revoked socket hears nothing more of this chat's viewers.
     time.sleep(0.3)
     assert not funds_sock.received("session:viewers", lambda p: p["session_id"] == sid and security.id in _ids(p))
