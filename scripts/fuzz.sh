@@ -12,7 +12,7 @@
 #
 # Knobs (environment): SUPPORT_API_FUZZ_DATABASE_URL (an empty, migratable database; default a
 # temporary SQLite file), FUZZ_MAX_EXAMPLES (default 50 per operation), FUZZ_SEED (default a
-# fixed one, so a run is reproducible), FUZZ_TIMEOUT (seconds per schemathesis run, default 240),
+# fixed one, so a run is reproducible), FUZZ_TIMEOUT (seconds per schemathesis run, default 420),
 # FUZZ_REPORT_DIR (write one JUnit XML report per token there, named after FUZZ_LABEL: the test
 # script sums them into its closing total).
 set -euo pipefail
@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 VENV=.venv
 MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-50}
 SEED=${FUZZ_SEED:-20261125}
-RUN_TIMEOUT=${FUZZ_TIMEOUT:-240}
+RUN_TIMEOUT=${FUZZ_TIMEOUT:-420}
 
 # What every request of every run is checked for, and why:
 # - not_a_server_error          bad input is a 4xx with the error envelope, never a 5xx (DESIGN.md);
