@@ -42,7 +42,7 @@ from support_api.lib.ratelimit import RateLimited, RateLimits
 from support_api.lib.runtime import Runtime
 from support_api.lib.signing import UrlSigner
 from support_api.lib.storage import make_storage
-from support_api.realtime import gate, handlers, revocation
+from support_api.realtime import gate, handlers, revocation, viewers
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +173,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Issue 10 (hardening): the packet gate in front of every socket event handler.
     app.extensions["support_api_gate"] = packet_gate = gate.install(socketio.server, settings.protection)
     runtime: Runtime = app.extensions["support_api"]
+    # Issue 11: who else is viewing a chat (realtime/viewers.py); a revoked socket stops viewing.
+    app.extensions["support_api_viewers"] = chat_viewers = viewers.Viewers(
+        socketio.server, settings.redis_url, getattr(runtime.presence, "process_id", None))
+
+    def leave_presence(sid: str, session_id: str) -> None:
+        runtime.presence.leave(sid, session_id)
+        chat_viewers.left(sid, session_id)
+
     socketio.server.manager.control_handler = revocation.Revoker(
-        socketio.server, runtime.presence.leave, functools.partial(revocation.sessions_of, db),
+        socketio.server, leave_presence, functools.partial(revocation.sessions_of, db),
         packet_gate.close).handle
     return app
 

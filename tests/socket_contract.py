@@ -19,7 +19,7 @@ ACKS = {"session:join": "sessionJoinAck", "session:leave": "sessionLeaveAck", "m
 EVENTS = {"message:new": "messageNew", "session:updated": "sessionUpdated", "session:read": "sessionRead",
           "typing": "typing", "queue:updated": "queueUpdated", "note:new": "noteNew",
           "connection:closing": "connectionClosing", "status:updated": "statusUpdated",
-          "message:updated": "messageUpdated"}
+          "message:updated": "messageUpdated", "session:viewers": "sessionViewers"}
 
 
 class ContractViolation(AssertionError):

@@ -136,6 +136,11 @@ class RedisPresence:
         self._process = uuid.uuid4().hex[:12]
         self._local = _Local()
 
+    @property
+    def process_id(self) -> str:
+        """This process's name in entries and heartbeats (realtime/viewers.py shares them)."""
+        return self._process
+
     @staticmethod
     def _key(member: Member) -> str:
         return f"{_KEY_PREFIX}:{member[0]}:{member[1]}:{member[2]}"

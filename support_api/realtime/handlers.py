@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask_socketio import ConnectionRefusedError as SocketConnectionRefused
 from flask_socketio import SocketIO, emit, join_room, leave_room, rooms
 
@@ -27,6 +27,7 @@ from support_api.models import utcnow
 from support_api.realtime import expiry
 from support_api.realtime.connections import acked, event_meta, forget, remember
 from support_api.realtime.gate import current_gate
+from support_api.realtime.viewers import Viewers
 from support_api.schemas.requests import (
     SocketJoinSchema,
     SocketMessageSendSchema,
@@ -93,6 +94,7 @@ def on_disconnect(*_: Any) -> None:
     _typing_sent.pop(request.sid, None)  # type: ignore[attr-defined]
     rt = get_runtime()
     rt.presence.disconnect(request.sid)  # type: ignore[attr-defined]
+    _viewers().disconnected(request.sid)  # type: ignore[attr-defined]
     if principal is not None and principal.is_staff:
         # The away grace runs from the moment the last socket went.
         with request_context.scoped(event_meta()):
@@ -114,6 +116,8 @@ def on_join(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
         unread = queries.unread_counts(db, principal, [chat.id]).get(chat.id, 0)
         chat = get_session(db, principal, chat.id)
         where = queue.info(db, rt, chat, utcnow())
+    # Staff only: the others viewing this chat hear of it (collision detection, issue 11).
+    _viewers().joined(request.sid, chat.id, principal)  # type: ignore[attr-defined]
     return {"session": dump_session(chat, unread_count=unread, queue=where),
             "messages": [dump_message(m, rt.signer) for m in items], "has_more": has_more}
 
@@ -122,6 +126,7 @@ def on_join(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
 def on_leave(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
     leave_room(session_room(data["session_id"]))
     get_runtime().presence.leave(request.sid, data["session_id"])  # type: ignore[attr-defined]
+    _viewers().left(request.sid, data["session_id"])  # type: ignore[attr-defined]
     return {}
 
 
@@ -170,6 +175,11 @@ def on_typing(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
                     "sender": {"type": principal.participant_type, "id": principal.id, "name": principal.name},
                     "is_typing": data["is_typing"]}, to=room, include_self=False)
     return {}
+
+
+def _viewers() -> Viewers:
+    chat_viewers: Viewers = current_app.extensions["support_api_viewers"]
+    return chat_viewers
 
 
 # sid -> session id -> (is_typing, when it was last broadcast): typing coalescing.

@@ -558,3 +558,32 @@ def test_expiring_token_is_renewed_in_place(browser: Browser, page: str, world: 
     user.open_session("other", first="期限切れの後")
     queue_item(browser, page, "Late")
     assert browser("count", page=page, selector="#token-input") == 0
+
+
+def test_the_chat_header_shows_who_else_is_viewing(browser: Browser, page: str, world: World) -> None:
+    """Collision detection: another operator (a Python socket) opens the chat shown in the
+    page; the header names them, and forgets them when they leave. The user hears nothing."""
+    sato = world.operator(["funds"], label="sato")
+    suzuki = world.operator(["funds"], label="suzuki")
+    user = world.user("hanako")
+    user_sock = user.socket()
+    session = user.open_session("funds", first="is anyone looking at this?")
+    user_sock.join(session["id"])
+    open_console(browser, page, world.server, sato.token)
+    queue_item(browser, page, "Hanako")
+    browser("click", page=page, selector=f"ul#queue button[data-session='{session['id']}']")
+    wait_in_log(browser, page, "is anyone looking at this?")
+    # Alone on the chat: the (always present) status region says nothing.
+    assert browser("texts", page=page, selector="#viewers") == [""]
+
+    other = suzuki.socket()
+    other.join(session["id"])
+    browser("wait", page=page, selector="[role=status]#viewers", hasText="Also viewing: Suzuki", timeout=10_000)
+    assert browser("texts", page=page, selector=".chat-head #viewers") == ["Also viewing: Suzuki"]
+    # Sato's own name never appears there, though the server's list names Sato too.
+    assert other.wait_for("session:viewers", lambda p: {v["id"] for v in p["viewers"]} == {sato.id, suzuki.id})
+
+    assert other.call("session:leave", {"session_id": session["id"]})["ok"] is True
+    browser("wait", page=page, selector="#viewers", hasText="Suzuki", state="detached", timeout=10_000)
+    assert browser("texts", page=page, selector="#viewers") == [""]
+    assert not user_sock.received("session:viewers")

@@ -21,7 +21,7 @@ const PAGE = 50;
 let listsLoaded = false;
 /** The chat on screen. */
 /** @type {null | {session: any, messages: Map<number, any>, notes: Map<number, any>, maxSeq: number, minSeq: number,
- *   maxNoteSeq: number, userReadSeq: number, typingTimer: any}} */
+ *   maxNoteSeq: number, userReadSeq: number, typingTimer: any, viewers: any[]}} */
 let open = null;
 let everConnected = false;
 let refreshTimer = /** @type {any} */ (null);
@@ -268,7 +268,17 @@ function connect(token) {
     if (everConnected && open) await resume(open.session.id);
     everConnected = true;
   });
-  socket.on("disconnect", () => showBanner(t("conn.down")));
+  socket.on("disconnect", () => {
+    showBanner(t("conn.down"));
+    // Who else is viewing is unknown while down; the rejoin on reconnect sends it afresh.
+    if (open) { open.viewers = []; renderViewers(); }
+  });
+  // Collision detection: the staff who have this chat open (docs/asyncapi.yaml session:viewers).
+  socket.on("session:viewers", (/** @type {any} */ data) => {
+    if (!open || data.session_id !== open.session.id) return;
+    open.viewers = data.viewers;
+    renderViewers();
+  });
   socket.on("connect_error", (/** @type {any} */ error) => {
     if (error?.data?.code === "unauthorized") signOut(error.data.details?.reason || "invalid");
     else showBanner(t("conn.down"));
@@ -355,7 +365,7 @@ async function openChat(sessionId) {
   if (open && open.session.id !== sessionId && socket?.connected) call(socket, "session:leave", { session_id: open.session.id });
   const listed = [...queue, ...mine].find((s) => s.id === sessionId);
   open = { session: listed || { id: sessionId, last_seq: 0 }, messages: new Map(), notes: new Map(), maxSeq: 0,
-           minSeq: Infinity, maxNoteSeq: 0, userReadSeq: 0, typingTimer: null };
+           minSeq: Infinity, maxNoteSeq: 0, userReadSeq: 0, typingTimer: null, viewers: [] };
   renderChat();
   renderLists();
   // Start near the end of a long chat; older pages come with the "earlier messages" button.
@@ -478,6 +488,8 @@ function renderChat() {
   }
   ui.title = el("h2", { id: "chat-title" });
   ui.state = el("p", { class: "chat-state" });
+  // Always in the page (a live region that appears only with its text is not announced).
+  ui.viewers = el("p", { id: "viewers", class: "viewers", role: "status" });
   ui.claim = el("button", { type: "button", id: "claim", text: t("claim"), onclick: claim });
   ui.transfer = el("button", { type: "button", id: "transfer", text: t("transfer"), onclick: () => openTransfer() });
   ui.close = el("button", { type: "button", id: "close", text: t("close"), onclick: closeChat });
@@ -503,14 +515,22 @@ function renderChat() {
     el("button", { type: "submit", id: "send", text: t("send") })),
   ui.error);
   ui.chat.replaceChildren(
-    el("div", { class: "chat-head" }, ui.title, ui.state,
+    el("div", { class: "chat-head" }, ui.title, ui.state, ui.viewers,
       el("div", { class: "actions" }, ui.claim, ui.transfer, ui.close)),
     ui.older, ui.log, ui.typing, ui.receipt, form, transferDialog());
   for (const m of [...open.messages.values()]) place(m.seq, renderMessage(m, { mine: m.sender.id === claims.sub }));
   for (const n of [...open.notes.values()]) place(n.after_seq + 0.5 + n.seq / 1e6, renderMessage(n, { note: true }));
   renderChatHeader();
+  renderViewers();
   renderReceipt();
   renderOlderButton();
+}
+
+/** "Also viewing: …": the other staff with this chat open (the list the server sends names us too). */
+function renderViewers() {
+  if (!open || !ui.viewers) return;
+  const others = open.viewers.filter((v) => v.id !== claims.sub).map((v) => v.name || v.id);
+  ui.viewers.textContent = others.length ? t("chat.viewers", { names: others.join(", ") }) : "";
 }
 
 function renderChatHeader() {
