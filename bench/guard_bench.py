@@ -7,6 +7,8 @@ to about 500 characters, and every generated secret embedded in such a message. 
 mean, p50 and p99 in µs per message for ordinary, secret and mixed (9 ordinary : 1 secret)
 traffic, as operator messages too, and timings for a 4096-character message (the chat
 limit) and 65,536 characters (the guard's scan cap). Target: mean < 1000 µs at 500 chars.
+Issue 15 adds texts that need the normalisation (a zero-width character in each), 500
+characters with no spaces, and the detection counts over its corpora.
 Wall-clock time includes whatever else the machine runs; the thread's CPU time does not,
 so on a busy machine its p99 is the one that tells the guard's own tail.
 """
@@ -24,8 +26,9 @@ from pathlib import Path
 # The corpus lives in tests/; run from anywhere.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from support_api.lib.guard import inspect  # noqa: E402
+from support_api.lib.guard import inspect, scam_reason  # noqa: E402
 from tests import guard_corpus as corpus  # noqa: E402
+from tests import test_guard_safety as safety  # noqa: E402
 
 
 def _embedded_secrets(length: int) -> list[str]:
@@ -69,6 +72,35 @@ def _report(name: str, texts: list[str], timing: Timing) -> None:
           f"  |  cpu µs: {_summary(cpu)}")
 
 
+def _detection() -> None:
+    """Issue 15's corpora: what the guard says, counted (the tests assert the same)."""
+    disguised = safety.disguised_secrets()
+    caught = sum(1 for _, text, kind in disguised if (r := inspect(text)).blocked and r.blocked.kind == kind)
+    ordinary = corpus.ORDINARY + corpus.long_ordinary(200)
+    flagged = sum(1 for text in ordinary if (r := inspect(text)).blocked or r.ambiguous or r.masked)
+    prose_refused = sum(1 for text in corpus.LIST_WORD_PROSE if inspect(text).blocked)
+    prose_asked = sum(1 for text in corpus.LIST_WORD_PROSE if (r := inspect(text)).ambiguous)
+    scams = sum(1 for text, reason in safety.SCAMS if scam_reason(text) == reason)
+    innocent = corpus.EVERYDAY + corpus.EVERYDAY_LONG + corpus.ORDINARY
+    scam_false = sum(1 for text in innocent if scam_reason(text))
+    off = sum(1 for text in safety.OFF_PLATFORM
+              if (r := inspect(text, author="operator", allowed_domains=safety.ALLOW)).blocked
+              and r.blocked.kind == "off_platform")
+    op_ok = safety.OPERATOR_FINE + corpus.OPERATOR_ORDINARY + safety.OTP_ORDINARY
+    op_false = sum(1 for text in op_ok if inspect(text, author="operator", allowed_domains=safety.ALLOW).blocked)
+    otp = sum(1 for text in safety.OTP_REQUESTS if (r := inspect(text, author="operator")).blocked)
+    print("detection (issue 15 corpora):")
+    print(f"  secrets in disguise refused        {caught}/{len(disguised)}")
+    print(f"  ordinary messages with any finding {flagged}/{len(ordinary)}")
+    print(f"  list-word prose refused / asked    {prose_refused}/{len(corpus.LIST_WORD_PROSE)} / "
+          f"{prose_asked}/{len(corpus.LIST_WORD_PROSE)}")
+    print(f"  scam descriptions recognised       {scams}/{len(safety.SCAMS)}")
+    print(f"  innocent messages taken for scams  {scam_false}/{len(innocent)}")
+    print(f"  operator off-platform refused      {off}/{len(safety.OFF_PLATFORM)}")
+    print(f"  operator one-time-code requests    {otp}/{len(safety.OTP_REQUESTS)}")
+    print(f"  operator ordinary messages refused {op_false}/{len(op_ok)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=2000, help="ordinary 500-char messages")
@@ -96,6 +128,13 @@ def main() -> None:
         _report(f"one {length}-char message", [long_text], _time([long_text], 20, user))
     word_soup = " ".join(["about", "account", "again", "also", "amount"] * 13108)[:65536]
     _report("65536 chars of list words", [word_soup], _time([word_soup], 5, user))
+    # Issue 15: texts that take the normalisation path (invisible characters, look-alike letters).
+    disguised = [(filler[:400] + "\u200b" + text)[:500] for filler, (_, text, _) in
+                 zip(ordinary, safety.disguised_secrets() * 30, strict=False)]
+    _report("disguised secrets (user)", disguised, _time(disguised, args.rounds, user))
+    glued = ["".join(text.split()) for text in ordinary[:200]]
+    _report("500 chars, no spaces (user)", glued, _time(glued, args.rounds, user))
+    _detection()
 
 
 if __name__ == "__main__":

@@ -13,7 +13,10 @@ after the run):
    count the `queue:updated` events they get (the fan-out the coalescing bounds);
 4. afterwards it checks in the database that every chat was stored, linked to the incident,
    answered by the SYSTEM message (seq 2, right after the user's first message) and queued,
-   and prints the latency of `POST /v1/sessions` (p50, p95, p99, max) and the fan-out.
+   and prints the latency of `POST /v1/sessions` (p50, p95, p99, max) and the fan-out;
+5. with the operators stopped, it posts an update, resolves, and closes the linked chats still
+   waiting, timing each call and checking that every open linked chat got the update and the
+   recovery message and that close-linked closed every waiting one.
 
 `--queue-interval-ms 0` runs the server with the old behaviour (a publish at every move) for
 comparison. The machine is shared: run once, short, and read the figures as noisy.
@@ -84,9 +87,18 @@ class Operator:
         assert status == 200, body
 
 
+async def keep_postgres_prioritised(server: benchlib.ServerProcess, priority: str) -> None:
+    """The server's pool opens PostgreSQL connections as load grows: give each new backend the
+    run's scheduling too (the server and this generator have it from the start)."""
+    while server.pg_db:
+        await asyncio.to_thread(benchlib.prioritise_postgres, server.pg_db, priority)
+        await asyncio.sleep(2)
+
+
 async def surge(args: argparse.Namespace, server: benchlib.ServerProcess) -> dict[str, Any]:
     base, secret = server.url, server.jwt_secret
     http = benchlib.new_http_session()
+    keeper = asyncio.create_task(keep_postgres_prioritised(server, args.priority))
     admin = token(secret, "admin-bench", "admin")
     status, incident, _ = await call(http, "POST", f"{base}/v1/incidents", admin, {
         "title": {"ja": "取引システムの障害", "en": "Trading outage"}, "impact": "critical",
@@ -146,7 +158,32 @@ async def surge(args: argparse.Namespace, server: benchlib.ServerProcess) -> dic
         await op.client.disconnect()
         for task in op.tasks:
             task.cancel()
+    # Then the incident's timeline: one update posted into every open linked chat (and pushed),
+    # the resolution, and close-linked, each timed (the operators have stopped closing chats).
+    open_before = count_chats(server.database_url, args.category, "status <> 'closed'")
+    waiting_before = count_chats(server.database_url, args.category, "status = 'waiting'")
+    timeline: dict[str, Any] = {"open_linked_chats": open_before, "waiting_linked_chats": waiting_before}
+    for step, method, path, body in (
+            ("update", "POST", f"/v1/incidents/{incident['id']}/updates",
+             {"status": "identified", "body": {"ja": "原因を特定しました。", "en": "We found the cause."}}),
+            ("resolve", "POST", f"/v1/incidents/{incident['id']}/updates",
+             {"status": "resolved", "body": {"ja": "復旧しました。", "en": "Service is back."}}),
+            ("close_linked", "POST", f"/v1/incidents/{incident['id']}/close-linked", None)):
+        code, data, took = await call(http, method, f"{base}{path}", admin, body)
+        timeline[f"{step}_ms"] = round(took * 1000, 1)
+        timeline[f"{step}_status"] = code
+        if step == "close_linked":
+            timeline["closed_by_close_linked"] = data.get("closed") if isinstance(data, dict) else None
+    timeline["chats_told_of_update"] = count_chats(
+        server.database_url, args.category,
+        "EXISTS (SELECT 1 FROM messages m WHERE m.session_id = chat_sessions.id AND m.sender_type = 'system' "
+        "AND m.body LIKE '%原因を特定しました%')")
+    timeline["chats_told_of_recovery"] = count_chats(
+        server.database_url, args.category,
+        "EXISTS (SELECT 1 FROM messages m WHERE m.session_id = chat_sessions.id AND m.sender_type = 'system' "
+        "AND m.body LIKE '%復旧しました%')")
     await http.close()
+    keeper.cancel()
 
     latencies.sort()
     received = sorted(queue_events.values())
@@ -158,10 +195,24 @@ async def surge(args: argparse.Namespace, server: benchlib.ServerProcess) -> dic
                              for name, q in (("p50", 50), ("p95", 95), ("p99", 99), ("max", 100))}
         if latencies else {},
         "closed_by_operators": sum(op.closed for op in operators),
+        "timeline": timeline,
         "queue_updated_per_listening_user": {"sockets": len(received), "total": sum(received),
                                              "median": received[len(received) // 2] if received else 0,
                                              "max": received[-1] if received else 0},
     }
+
+
+def count_chats(database_url: str, category: str, condition: str) -> int:
+    """Chats of the category matching a fixed SQL condition written in this file."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text(f"SELECT count(*) FROM chat_sessions WHERE category = :category "
+                                         f"AND {condition}"), {"category": category}).scalar_one())
+    finally:
+        engine.dispose()
 
 
 def verify(database_url: str, incident_id: str, category: str) -> dict[str, int]:
@@ -231,8 +282,12 @@ def main(argv: list[str] | None = None) -> int:
                        "priority": args.priority}
     result["machine"] = benchlib.machine()
     db = result["database"]
+    timeline = result["timeline"]
     ok = (not result["failed"] and db["stored"] == args.users and db["linked"] == args.users
-          and db["queued"] == args.users and db["answered_by_system"] == args.users)
+          and db["queued"] == args.users and db["answered_by_system"] == args.users
+          and timeline["chats_told_of_update"] == timeline["open_linked_chats"]
+          and timeline["chats_told_of_recovery"] == timeline["open_linked_chats"]
+          and timeline["closed_by_close_linked"] == timeline["waiting_linked_chats"])
     result["all_checks_passed"] = ok
     if args.json:
         print(json.dumps(result, ensure_ascii=False))

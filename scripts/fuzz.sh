@@ -12,7 +12,7 @@
 #
 # Knobs (environment): SUPPORT_API_FUZZ_DATABASE_URL (an empty, migratable database; default a
 # temporary SQLite file), FUZZ_MAX_EXAMPLES (default 50 per operation), FUZZ_SEED (default a
-# fixed one, so a run is reproducible), FUZZ_TIMEOUT (seconds per schemathesis run, default 240),
+# fixed one, so a run is reproducible), FUZZ_TIMEOUT (seconds per schemathesis run, default 420),
 # FUZZ_REPORT_DIR (write one JUnit XML report per token there, named after FUZZ_LABEL: the test
 # script sums them into its closing total).
 set -euo pipefail
@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 VENV=.venv
 MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-50}
 SEED=${FUZZ_SEED:-20261125}
-RUN_TIMEOUT=${FUZZ_TIMEOUT:-240}
+RUN_TIMEOUT=${FUZZ_TIMEOUT:-420}
 
 # What every request of every run is checked for, and why:
 # - not_a_server_error          bad input is a 4xx with the error envelope, never a 5xx (DESIGN.md);
@@ -206,8 +206,8 @@ echo "uploads:  user $USER_UPLOADS; operator $OPERATOR_UPLOADS; admin $ADMIN_UPL
 # - attachment_ids naming something that is not the caller's own upload (422 "not an upload of
 #   yours"), or more distinct uploads than SUPPORT_API_ATTACHMENTS_PER_MESSAGE (422): the
 #   coverage phase builds ids from the schema, not from the dictionary of real uploads;
-# - a list (GET /sessions, /admin/audit, /admin/push/outbox, /canned-replies, /incidents) given a cursor the
-#   server did not issue (opaque cursors: 422), or a user sending assigned=me to GET /sessions
+# - a list (GET /sessions, /admin/audit, /admin/push/outbox, /canned-replies, /faq/articles, /incidents)
+#   given a cursor the server did not issue (opaque cursors: 422), or a user sending assigned=me to GET /sessions
 #   (staff only: 422);
 # - an internal note (visibility: internal) with attachment_ids (notes are text only: 422);
 # - a message (or first message) with neither non-blank text nor attachment_ids, and a transfer
@@ -295,7 +295,7 @@ def _refused_by_unstated_rule(case, response):
             return "since/until do not form a window"
         return None
     if method == "GET" and path in ("/sessions", "/admin/audit", "/admin/push/outbox", "/canned-replies",
-                                    "/incidents"):
+                                    "/faq/articles", "/incidents"):
         query = case.query or {}
         if status != 422 or code != "validation_error":
             return None
@@ -312,6 +312,12 @@ def _refused_by_unstated_rule(case, response):
         if (status, code) == (422, "validation_error") and reason in ("empty", "corrupt", "too_many_pixels"):
             return f"upload not a usable image ({reason})"
     return None
+
+
+@schemathesis.deserializer("image/png", "image/jpeg", "image/webp")
+def image_bytes(ctx, response):
+    """Image bodies are `type: string, format: binary`: checked as a binary string."""
+    return response.content.decode("latin-1")
 
 
 @schemathesis.hook

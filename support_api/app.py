@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Any
@@ -18,6 +19,7 @@ from support_api.api import (
     audit,
     canned_replies,
     devices,
+    faq,
     guard,
     health,
     incidents,
@@ -28,6 +30,7 @@ from support_api.api import (
     stats,
     transcripts,
 )
+from support_api.api import safety as safety_api
 from support_api.config import Settings
 from support_api.lib import metrics, request_context
 from support_api.lib.auth import TokenVerifier
@@ -41,13 +44,13 @@ from support_api.lib.ratelimit import RateLimited, RateLimits
 from support_api.lib.runtime import Runtime
 from support_api.lib.signing import UrlSigner
 from support_api.lib.storage import make_storage
-from support_api.realtime import handlers
+from support_api.realtime import gate, handlers, revocation, viewers
 
 log = logging.getLogger(__name__)
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
-               429: "rate_limited"}
+               429: "rate_limited", 408: "request_timeout"}
 
 
 def _envelope(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> tuple[Response, int]:
@@ -148,6 +151,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         app,
         async_mode=settings.async_mode,
         message_queue=settings.redis_url,
+        # Issue 10: carries room revocations between processes (realtime/revocation.py).
+        client_manager=revocation.make_manager(settings.redis_url),
         cors_allowed_origins=cors,
         max_http_buffer_size=settings.max_request_bytes,
         # Mobile networks stall: a 25 s ping with 20 s grace notices a dead phone within ~45 s.
@@ -169,8 +174,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in (health.bp, sessions.bp, messages.bp, attachments.bp, me.bp, audit.bp,
                       devices.bp, admin_push.bp, guard.bp, operators.bp, transcripts.bp,
                       stats.bp, canned_replies.bp,
-                      incidents.bp):
+                      faq.bp, incidents.bp):
         app.register_blueprint(blueprint, url_prefix="/v1")
+    # Issue 15: trust and safety (docs/safety.md).
+    app.register_blueprint(safety_api.bp, url_prefix="/v1")
     # Operator console and demo app (issue 11): same origin as the API, outside /v1.
     from support_api import web
 
@@ -178,6 +185,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     _register_request_context(app)
     _register_errors(app)
     handlers.register(socketio)
+    # Issue 10 (hardening): the packet gate in front of every socket event handler.
+    app.extensions["support_api_gate"] = packet_gate = gate.install(socketio.server, settings.protection)
+    runtime: Runtime = app.extensions["support_api"]
+    # Issue 11: who else is viewing a chat (realtime/viewers.py); a revoked socket stops viewing.
+    app.extensions["support_api_viewers"] = chat_viewers = viewers.Viewers(
+        socketio.server, settings.redis_url, getattr(runtime.presence, "process_id", None))
+
+    def leave_presence(sid: str, session_id: str) -> None:
+        runtime.presence.leave(sid, session_id)
+        chat_viewers.left(sid, session_id)
+
+    socketio.server.manager.control_handler = revocation.Revoker(
+        socketio.server, leave_presence, functools.partial(revocation.sessions_of, db),
+        packet_gate.close).handle
     return app
 
 

@@ -1,4 +1,4 @@
-"""`support-api` console script: serve, db upgrade, token, attachments cleanup, push-worker.
+"""`support-api` console script: serve, db upgrade, token, attachments cleanup, push-worker, faq.
 
 Nothing heavy is imported at module level: `serve` must install the async runtime
 (eventlet/gevent monkey-patching) before Flask, SQLAlchemy, psycopg or redis are imported.
@@ -44,6 +44,7 @@ def _serve(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
     app = create_app(settings)
+    _faq_start(app, settings)
     from support_api.push_worker import start_embedded
 
     start_embedded(app)
@@ -130,6 +131,55 @@ def _push_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _faq_start(app: object, settings: object) -> None:
+    """The starter FAQ on a database's first start; the search index built before any request."""
+    from support_api.services import faq
+
+    runtime = app.extensions["support_api"]  # type: ignore[attr-defined]
+    if runtime.settings.self_service.seed:
+        faq.seed_starter(runtime)
+    faq.index(runtime)
+
+
+def _maintenance_runtime():  # type: ignore[no-untyped-def]
+    from support_api.app import create_app
+    from support_api.config import Settings
+
+    # A maintenance run serves no sockets: no runtime to patch, no message queue to join.
+    app = create_app(Settings.from_env().with_overrides(async_mode="threading", redis_url=None))
+    return app.extensions["support_api"]
+
+
+def _faq_import(args: argparse.Namespace) -> int:
+    from support_api.lib.errors import ValidationFailed
+    from support_api.services import faq
+
+    try:
+        raw = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()  # noqa: SIM115
+        articles = faq.load_yaml(raw)
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"support-api: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    except ValidationFailed as exc:
+        print(f"support-api: {exc.message}: {exc.details}", file=sys.stderr)
+        return 2
+    created, updated = faq.import_articles(_maintenance_runtime(), articles)
+    print(f"imported {len(articles)} article(s): {created} created, {updated} updated")
+    return 0
+
+
+def _faq_export(args: argparse.Namespace) -> int:
+    from support_api.services import faq
+
+    text = faq.dump_yaml(faq.export_articles(_maintenance_runtime()))
+    if args.output and args.output != "-":
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="support-api", description="Support-chat backend (REST + Socket.IO)")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -154,6 +204,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     push = commands.add_parser("push-worker", help="send due push notifications (when not embedded in serve)")
     push.set_defaults(run=_push_worker)
+
+    faq_parser = commands.add_parser("faq", help="FAQ articles: import and export YAML (idempotent on id)")
+    faq_commands = faq_parser.add_subparsers(dest="faq_command", required=True)
+    faq_import = faq_commands.add_parser("import", help="insert or replace the articles of a YAML file by id")
+    faq_import.add_argument("file", help="the YAML file (`articles:` list, as `faq export` writes it); - for stdin")
+    faq_import.set_defaults(run=_faq_import)
+    faq_export = faq_commands.add_parser("export", help="write every article as YAML")
+    faq_export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    faq_export.set_defaults(run=_faq_export)
 
     token = commands.add_parser("token", help="print a JWT signed with the configured key (local use, operations)")
     token.add_argument("sub", help="the subject: user or operator id")

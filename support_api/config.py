@@ -11,7 +11,7 @@ import hmac
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +135,95 @@ class PushSettings:
         )
 
 
+SELF_SERVICE_DEFAULT = ("trading", "account", "funds", "system_error", "other")
+
+
+@dataclass(frozen=True)
+class SelfServiceSettings:
+    """FAQ search and the bot's first answer (docs/self-service.md, issue 12)."""
+
+    # Categories whose new chats get the bot's suggestions first; `security` is left out by
+    # default: a user reporting a compromised account needs a person, not an article.
+    categories: tuple[str, ...] = SELF_SERVICE_DEFAULT
+    # The least BM25 score (lib/faq/index.py) an article needs for the bot to offer it.
+    min_score: float = 4.0
+    # Insert the starter articles on the first start of `serve` (once per database).
+    seed: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SelfServiceSettings:
+        raw = (env.get("SUPPORT_API_SELF_SERVICE_CATEGORIES") or "").strip()
+        categories = SELF_SERVICE_DEFAULT if not raw else () if raw.lower() == "none" else _list(
+            env, "SUPPORT_API_SELF_SERVICE_CATEGORIES")
+        known = {"trading", "account", "funds", "system_error", "security", "other"}
+        unknown = [c for c in categories if c not in known]
+        if unknown:
+            raise ConfigError(f"SUPPORT_API_SELF_SERVICE_CATEGORIES: unknown categories {', '.join(unknown)} "
+                              "(comma-separated category codes, or none)")
+        try:
+            min_score = float(env.get("SUPPORT_API_FAQ_BOT_MIN_SCORE") or 4.0)
+        except ValueError as exc:
+            raise ConfigError("SUPPORT_API_FAQ_BOT_MIN_SCORE must be a number") from exc
+        return cls(categories=categories, min_score=min_score, seed=_bool(env, "SUPPORT_API_FAQ_SEED", True))
+
+
+@dataclass(frozen=True)
+class SafetySettings:
+    """Trust and safety (docs/safety.md): the links operators may send, the exchange's official
+    channels (POST /v1/verify-contact), and the window in which consecutive messages of one
+    sender are read together by the guard."""
+
+    # Domains (and their subdomains) operators may link to; any other link is `off_platform`.
+    link_allowlist: tuple[str, ...] = ()
+    # Official channels: domains, @handles, e-mail addresses and phone numbers.
+    official_channels: tuple[str, ...] = ()
+    split_window_seconds: int = 120
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SafetySettings:
+        official = tuple(value.strip().lower() for value in _list(env, "SUPPORT_API_OFFICIAL_CHANNELS"))
+        domains = tuple(value.strip().lower().removeprefix("www.") for value in _list(env, "SUPPORT_API_LINK_ALLOWLIST"))
+        # Official domains are always allowed links.
+        official_domains = tuple(value for value in official if "." in value and "@" not in value
+                                 and not value.replace("+", "").replace("-", "").isdigit())
+        return cls(
+            link_allowlist=tuple(dict.fromkeys(domains + official_domains)),
+            official_channels=official,
+            split_window_seconds=_int(env, "SUPPORT_API_GUARD_SPLIT_WINDOW_SECONDS", 120, minimum=0),
+        )
+
+
+@dataclass(frozen=True)
+class ProtectionSettings:
+    """Limits that keep one client from taking the server down (README "Limits and
+    protection", docs/limits.md)."""
+
+    event_rate: str = "100/10 seconds"
+    flood_limit: str = "200/10 seconds"
+    typing_coalesce_ms: int = 1000
+    max_sockets_per_user: int = 10
+    max_pending_per_ip: int = 50
+    header_timeout: int = 10
+    body_timeout: int = 30
+    idle_timeout: int = 60
+    cpu_workers: int = 2
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ProtectionSettings:
+        d = cls()
+        return cls(
+            event_rate=env.get("SUPPORT_API_RATE_LIMIT_EVENTS") or d.event_rate,
+            flood_limit=env.get("SUPPORT_API_SOCKET_FLOOD_LIMIT") or d.flood_limit,
+            typing_coalesce_ms=_int(env, "SUPPORT_API_TYPING_COALESCE_MS", d.typing_coalesce_ms),
+            max_sockets_per_user=_int(env, "SUPPORT_API_MAX_SOCKETS_PER_USER", d.max_sockets_per_user, minimum=1),
+            max_pending_per_ip=_int(env, "SUPPORT_API_MAX_PENDING_PER_IP", d.max_pending_per_ip, minimum=1),
+            header_timeout=_int(env, "SUPPORT_API_HEADER_TIMEOUT", d.header_timeout, minimum=1),
+            body_timeout=_int(env, "SUPPORT_API_BODY_TIMEOUT", d.body_timeout, minimum=1),
+            idle_timeout=_int(env, "SUPPORT_API_IDLE_TIMEOUT", d.idle_timeout, minimum=1),
+            cpu_workers=_int(env, "SUPPORT_API_CPU_WORKERS", d.cpu_workers, minimum=1),
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the server reads from its environment. See README "Settings"."""
@@ -180,6 +269,9 @@ class Settings:
     shutdown_delay_seconds: int
     metrics_port: int | None
     metrics_host: str
+    self_service: SelfServiceSettings = SelfServiceSettings()
+    safety: SafetySettings = field(default_factory=SafetySettings)
+    protection: ProtectionSettings = field(default_factory=ProtectionSettings)
 
     @property
     def is_sqlite(self) -> bool:
@@ -256,6 +348,9 @@ class Settings:
             shutdown_delay_seconds=_int(env, "SUPPORT_API_SHUTDOWN_DELAY_SECONDS", 0, minimum=0),
             metrics_port=_int(env, "SUPPORT_API_METRICS_PORT", 0) if env.get("SUPPORT_API_METRICS_PORT") else None,
             metrics_host=env.get("SUPPORT_API_METRICS_HOST") or env.get("SUPPORT_API_HOST") or "127.0.0.1",
+            self_service=SelfServiceSettings.from_env(env),
+            safety=SafetySettings.from_env(env),
+            protection=ProtectionSettings.from_env(env),
         )
 
     def resolved_jwt_secret(self) -> str:

@@ -17,7 +17,7 @@ from flask import Flask
 from support_api.config import Settings
 from support_api.lib import metrics
 from support_api.lib.db import Database
-from support_api.lib.presence import REFRESH_SECONDS, Presence
+from support_api.lib.presence import HEARTBEAT_SECONDS, REFRESH_SECONDS, Presence
 from support_api.lib.runtime import Runtime
 from support_api.lib.push_sender import PushSender, make_sender
 from support_api.services.push_delivery import (
@@ -102,6 +102,16 @@ def start_embedded(app: Flask) -> None:
                 rt.presence.refresh()
 
         socketio.start_background_task(refresh_presence)
+
+        def heartbeat() -> None:
+            while True:
+                rt.presence.heartbeat()
+                socketio.sleep(HEARTBEAT_SECONDS)
+
+        socketio.start_background_task(heartbeat)
+    from support_api.realtime import expiry
+
+    expiry.start(socketio.server, app.extensions["support_api_gate"])
 
 
 def _auto_close_loop(rt: Runtime, sleep: Callable[[float], None]) -> None:

@@ -4,7 +4,12 @@ We open the listening socket ourselves rather than through `SocketIO.run`, so th
 - it has TCP_NODELAY (accepted sockets inherit it): a small chat frame is not held back
   ~40 ms waiting for the peer's delayed ACK (measured in bench/README.md);
 - the open-file limit fits the connection cap: eventlet exits on EMFILE from accept();
-- gevent honours `SUPPORT_API_MAX_CONNECTIONS` too (a spawn pool), as eventlet's max_size does.
+- gevent honours `SUPPORT_API_MAX_CONNECTIONS` too (a spawn pool), as eventlet's max_size does;
+- no connection holds a slot for free (issue 10): a new connection must send its request line
+  and headers within `SUPPORT_API_HEADER_TIMEOUT`, a kept-alive one its next request within
+  `SUPPORT_API_IDLE_TIMEOUT`, and every request its whole body within `SUPPORT_API_BODY_TIMEOUT`
+  (lib/http_limits.py); a long-polling POST over `SUPPORT_API_MAX_REQUEST_BYTES` is answered
+  413 before its body is read.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 from flask import Flask
 
 from support_api.config import Settings
+from support_api.lib.http_limits import CLOSE_CONNECTION, protect
 
 log = logging.getLogger(__name__)
 
@@ -62,19 +68,89 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(50_000, 50, 100)
 
 
+def _eventlet_protocol(header_timeout: float, idle_timeout: float) -> type:
+    import eventlet
+    import eventlet.wsgi
+
+    class Protocol(eventlet.wsgi.HttpProtocol):  # type: ignore[misc]
+        """Deadlines for the request line and headers (eventlet only has a per-read timeout,
+        which a client sending one byte at a time never trips)."""
+
+        _answered = False
+
+        def _read_request_line(self) -> Any:
+            limit = idle_timeout if self._answered else header_timeout
+            self._answered = True
+            with eventlet.Timeout(limit, False):
+                return super()._read_request_line()
+            return ""  # silent too long: close
+
+        def parse_request(self) -> bool:
+            with eventlet.Timeout(header_timeout, False):
+                return bool(super().parse_request())
+            self.close_connection = 1
+            return False
+
+        def get_environ(self, *args: Any) -> Any:
+            env = super().get_environ(*args)
+            env[CLOSE_CONNECTION] = lambda: setattr(self, "close_connection", 1)
+            return env
+
+    return Protocol
+
+
+def _gevent_handler(header_timeout: float, idle_timeout: float) -> type:
+    import gevent
+    from gevent import pywsgi
+
+    class Handler(pywsgi.WSGIHandler):  # type: ignore[misc]
+        _answered = False
+
+        def read_requestline(self) -> Any:
+            limit = idle_timeout if self._answered else header_timeout
+            self._answered = True
+            with gevent.Timeout(limit, False):
+                return super().read_requestline()
+            return ""
+
+        def read_request(self, raw_requestline: str) -> Any:
+            with gevent.Timeout(header_timeout, False):
+                return super().read_request(raw_requestline)
+            return False
+
+        def get_environ(self, *args: Any) -> Any:
+            env = super().get_environ(*args)
+            env[CLOSE_CONNECTION] = self._close_after_response
+            return env
+
+        def _close_after_response(self) -> None:
+            # gevent reads an unread body to its end after every response, with no deadline:
+            # a connection that is closed anyway need not wait for it.
+            self.close_connection = True
+            # Input._discard returns at once in this state (gevent's own "the socket will be closed").
+            self.wsgi_input._chunked_input_error = True
+
+    return Handler
+
+
 def serve(app: Flask, settings: Settings, host: str, port: int) -> int:
     """Serve until SIGTERM (or SIGINT), then drain (`drain`) and return the exit status:
     0 when everything in flight finished within the grace period, 1 when it had to be cut."""
     connections = fit_open_file_limit(settings.max_connections)
     tune_garbage_collector()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    limits = settings.protection
     if settings.async_mode == "eventlet":
         import eventlet
         import eventlet.wsgi
 
         listener = _nodelay(eventlet.listen((host, port), family=family, backlog=2048))
-        # max_size: eventlet's own default would cap open connections at 1,024.
-        server = eventlet.spawn(eventlet.wsgi.server, listener, app, log_output=False, max_size=connections)
+        site = protect(app, settings, lambda seconds, exc: eventlet.Timeout(seconds, exc))
+        # max_size: eventlet's own default would cap open connections at 1,024. socket_timeout
+        # bounds any single read (websockets are pinged every 25 s, so they always hear sooner).
+        server = eventlet.spawn(eventlet.wsgi.server, listener, site, log_output=False, max_size=connections,
+                                protocol=_eventlet_protocol(limits.header_timeout, limits.idle_timeout),
+                                keepalive=limits.idle_timeout, socket_timeout=max(limits.idle_timeout, 60))
 
         def stop_accepting() -> None:
             # SystemExit ends the accept loop (eventlet.wsgi.server lets the connections in
@@ -83,13 +159,16 @@ def serve(app: Flask, settings: Settings, host: str, port: int) -> int:
             server.kill(SystemExit)
             listener.close()
     elif settings.async_mode == "gevent":
+        import gevent
         from gevent import pywsgi
         from gevent.pool import Pool
 
         # The socket module is gevent's after monkey-patching: this listener is cooperative.
         listener = _nodelay(socket.create_server((host, port), family=family, backlog=2048))
+        site = protect(app, settings, lambda seconds, exc: gevent.Timeout(seconds, exc))
         # No gevent-websocket installed: websockets come from simple-websocket, as in SocketIO.run.
-        gserver = pywsgi.WSGIServer(listener, app, log=None, spawn=Pool(connections))
+        gserver = pywsgi.WSGIServer(listener, site, log=None, spawn=Pool(connections),
+                                    handler_class=_gevent_handler(limits.header_timeout, limits.idle_timeout))
         gserver.start()
         stop_accepting = gserver.close  # closes the listener; handlers in flight go on
     else:

@@ -823,6 +823,82 @@ ORDINARY = [
 ]
 
 
+# --- issue 15: everyday speech, other apps named innocently, long messages ---------------------
+# Ordinary messages too (they join `ORDINARY`): sentences of common words, most of which are on
+# the BIP-39 list, and questions that name Telegram, WhatsApp, LINE or Discord without a scam.
+
+EVERYDAY = [
+    # English, common words (dense in list words: you, can, this, that, what, when, help, just…)
+    "What can you do when the app will not open? I have tried again this morning.",
+    "Thank you so much, that was a great help. Have a good day!",
+    "I just want to know when my money will arrive, that is all.",
+    "Can you tell me what time the team is open on Sunday?",
+    "They said the price would change again next week, is that right?",
+    "My family uses this app too and they love it, but the chart is hard to read at night.",
+    "I have one more question about the same order from last week.",
+    "Please help, I need this done today because I travel tomorrow.",
+    "I think there is a problem with the screen after the last update.",
+    "Good morning, any news about my case? It has been three days.",
+    "Sure, I will wait. Let me know when you find something.",
+    "Everything works now, you can close this chat. Thanks again!",
+    "When I try to buy more coins the button does nothing at all.",
+    "Is it safe to keep all my coins on the exchange or should I move them?",
+    "Where can I see the history of my past trades?",
+    # Japanese, everyday
+    "おはようございます。今朝からアプリが開かないのですが、何かあったのでしょうか。",
+    "ありがとうございます。助かりました。また何かあればよろしくお願いします。",
+    "今日中に出金したいのですが、何時までに申請すれば間に合いますか？",
+    "家族も同じアプリを使っているのですが、アカウントを分ける必要はありますか。",
+    "少し待ってみます。何か分かったら教えてください。",
+    "先週の注文について、もう一度確認してもらえますか？",
+    "いつもお世話になっております。チャートの表示について質問があります。",
+    "明日から海外に行くのですが、海外からでもログインできますか？",
+    "すみません、さっきの件ですが、もう解決しました。",
+    "画面が真っ白になって何も押せません。どうしたらいいですか？",
+    # other apps named innocently
+    "Is there an official Telegram group for announcements?",
+    "Can I log in with my LINE account?",
+    "Do you have support on WhatsApp, or only in this chat?",
+    "I saw a Telegram channel using your logo, is it yours?",
+    "My friend told me about your app on WhatsApp and I just signed up.",
+    "Does the app send notifications to Discord or only to the phone?",
+    "LINEでログインできますか？",
+    "公式のTelegramグループはありますか？",
+    "WhatsAppでもサポートを受けられますか？",
+    "友達からLINEでこのアプリを教えてもらいました。",
+    "Signalのような暗号化されたチャットですか？",
+    "Discordのコミュニティはありますか？",
+    "What is the withdrawal fee for BTC?",
+    "Do I need to pay a fee to withdraw to my bank?",
+    "I contacted support by phone yesterday and they told me to use this chat.",
+]
+
+EVERYDAY_LONG = [
+    "Hello, I hope you are well. I have been using the app for about two years and I really like it, but since "
+    "the update last week I have a few problems. First, when I open the app in the morning it takes a long time "
+    "to load the chart. Second, the price alerts do not arrive on my phone any more, even though notifications "
+    "are on in the settings. Third, my family member who also uses the app says the same thing happens on her "
+    "phone. We both use Android. Could you please check if this is a known issue and tell us what we can do? "
+    "Also, is there an official Telegram channel where you post news about updates like this? Thank you.",
+    "いつもお世話になっております。先週からアプリの調子が悪く、朝にアプリを開くとチャートの読み込みに時間がかかります。"
+    "また、価格アラートの通知が届かなくなりました。設定では通知はオンになっています。家族も同じアプリを使っていますが、"
+    "同じ症状が出ているそうです。二人ともAndroidです。既知の不具合かどうか確認していただけますか。"
+    "それと、アップデートのお知らせを出している公式のLINEアカウントやTelegramチャンネルはありますか？"
+    "もしあれば教えてください。よろしくお願いいたします。",
+]
+
+# Sentences whose every word is on the English BIP-39 list (checksum invalid): at most a
+# confirmation (`possible_mnemonic`), never a refusal.
+LIST_WORD_PROSE = [
+    "You must keep that old family music they never want what they know",
+    "Can you help find that great old movie they say this city used",
+    "They say this time you can try again only then will you win",
+    "Cash price will change again today you must check what they offer now",
+]
+
+ORDINARY.extend(EVERYDAY + EVERYDAY_LONG)
+
+
 def long_ordinary(count: int, length: int = 500, seed: int = 7) -> list[str]:
     """`count` messages of about `length` characters, each a few ordinary messages joined."""
     rng = random.Random(seed)

@@ -18,7 +18,8 @@ ACKS = {"session:join": "sessionJoinAck", "session:leave": "sessionLeaveAck", "m
         "session:read": "sessionReadAck", "typing": "typingAck"}
 EVENTS = {"message:new": "messageNew", "session:updated": "sessionUpdated", "session:read": "sessionRead",
           "typing": "typing", "queue:updated": "queueUpdated", "note:new": "noteNew",
-          "status:updated": "statusUpdated"}
+          "connection:closing": "connectionClosing", "status:updated": "statusUpdated",
+          "message:updated": "messageUpdated", "session:viewers": "sessionViewers"}
 
 
 class ContractViolation(AssertionError):

@@ -145,7 +145,7 @@ def test_result_shape_and_mask_format() -> None:
         masked_text="card ************1111 please",
         masked=(Finding("card_number", 5, 21),),
     )
-    assert REFUSE_KINDS == {"mnemonic", "private_key", "password", "solicitation"}
+    assert REFUSE_KINDS == {"mnemonic", "private_key", "password", "solicitation", "off_platform"}
     assert MASK_KINDS == {"card_number", "my_number", "bank_account"}
 
 

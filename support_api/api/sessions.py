@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, request
 
 from support_api.api.common import current_principal, json_body, query_args
 from support_api.lib.access import get_session
 from support_api.lib.auth import Role
 from support_api.lib.errors import ValidationFailed
 from support_api.lib.runtime import get_runtime
+from support_api.lib.text import negotiate
 from support_api.models import ChatSession, utcnow
 from support_api.schemas.requests import RatingSchema, SessionCreateSchema, SessionListQuery, TransferSchema
 from support_api.schemas.responses import dump_message, dump_session
-from support_api.services import queries, queue, ratings, sessions, transfer
+from support_api.services import queries, queue, ratings, self_service, sessions, transfer
 
 bp = Blueprint("sessions", __name__)
 
@@ -37,7 +38,8 @@ def open_session() -> tuple[dict[str, Any], int]:
     principal = current_principal()
     data = json_body(_create)
     result = sessions.open_session(get_runtime(), principal, category=data["category"],
-                                   message=data["message"], client_context=data["client_context"])
+                                   message=data["message"], client_context=data["client_context"],
+                                   locale=negotiate(principal.locale, request.accept_languages))
     body = _with_unread(result.session)
     if result.message is not None:
         body["first_message"] = dump_message(result.message, get_runtime().signer)
@@ -101,3 +103,16 @@ def rate(session_id: str) -> tuple[dict[str, Any], int]:
     chat = ratings.rate_session(get_runtime(), current_principal(), session_id, score=data["score"],
                                 comment=data["comment"])
     return _with_unread(chat), 201
+
+
+# --- self-service (issue 12, services/self_service.py) ---
+
+
+@bp.post("/sessions/<session_id>/resolve")
+def resolve(session_id: str) -> dict[str, Any]:
+    return _with_unread(self_service.resolve(get_runtime(), current_principal(), session_id))
+
+
+@bp.post("/sessions/<session_id>/handoff")
+def handoff(session_id: str) -> dict[str, Any]:
+    return _with_unread(self_service.handoff(get_runtime(), current_principal(), session_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from support_api.api.common import current_principal, query_args
+from support_api.lib.offload import run_cpu
 from support_api.lib.runtime import get_runtime
 from support_api.lib.transcript_text import choose_language
 from support_api.schemas.requests import TextTranscriptQuery, TranscriptQuery
@@ -43,6 +44,8 @@ def transcript_text(session_id: str) -> Response:
     args = query_args(_text_query)
     lang = _language(args.get("locale"), principal.locale)
     result = transcripts.transcript(rt, principal, session_id, fmt="text")
-    response = Response(transcripts.render_text(result, lang), mimetype="text/plain")
+    # A long chat's text is built off the event loop (lib/offload.py).
+    text = run_cpu(rt.settings.protection.cpu_workers, transcripts.render_text, result, lang)
+    response = Response(text, mimetype="text/plain")
     response.headers["Content-Disposition"] = f'attachment; filename="transcript-{result.chat.id}.txt"'
     return _private(response)

@@ -30,10 +30,15 @@ def visible_sessions(principal: Principal) -> ColumnElement[bool]:
 
 
 def can_see(principal: Principal, chat: ChatSession) -> bool:
+    return can_see_parts(principal, chat.user_id, chat.department)
+
+
+def can_see_parts(principal: Principal, user_id: str, department: str) -> bool:
+    """`can_see` from the two columns it depends on (room revocation has no row at hand)."""
     if principal.role is Role.USER:
-        return chat.user_id == principal.id
+        return user_id == principal.id
     if principal.role is Role.OPERATOR and principal.departments:
-        return chat.department in principal.departments
+        return department in principal.departments
     return True
 
 

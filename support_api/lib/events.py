@@ -24,6 +24,10 @@ from support_api.lib import metrics, request_context
 from support_api.models import ChatSession
 
 ALL_DEPARTMENTS = "*"
+# Control messages between server processes (realtime/revocation.py): an emit of this event to
+# this room is intercepted by every process's client manager and never reaches a client.
+CONTROL_EVENT = "~support_api:control"
+CONTROL_ROOM = "~support_api:control"
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +88,17 @@ class Events:
             if received:
                 metrics.MESSAGE_STORE_SECONDS.observe(time.perf_counter() - received)
         self._socketio.emit(event, payload, to=rooms, skip_sid=skip_sid)
+
+    def revoke_session(self, chat: ChatSession) -> None:
+        """Sockets in the session's room that may no longer see it leave the room, on every
+        process. Call after the commit and before emitting the change itself."""
+        self._socketio.emit(CONTROL_EVENT, {"kind": "session", "session_id": chat.id, "user_id": chat.user_id,
+                                            "department": chat.department}, to=CONTROL_ROOM)
+
+    def revoke_staff(self, staff_id: str, departments: tuple[str, ...]) -> None:
+        """An operator's newest token names these departments: older sockets are narrowed."""
+        self._socketio.emit(CONTROL_EVENT, {"kind": "staff", "staff_id": staff_id, "departments": list(departments)},
+                            to=CONTROL_ROOM)
 
     def broadcast(self, event: str, payload: dict[str, Any]) -> None:
         """To every connected socket of every process (through the message queue), user or

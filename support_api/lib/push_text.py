@@ -8,38 +8,18 @@ in the body instead of the generic line.
 from __future__ import annotations
 
 from support_api.lib.categories import category_name
+from support_api.lib.text import language, text
+
+__all__ = ["incident_text", "language", "message_text", "transfer_text", "waiting_text"]
 
 PREVIEW_CHARS = 80
 
-_TEXT = {
-    "ja": {
-        "reply_title": "サポートから返信があります",
-        "reply_body": "アプリを開いてメッセージをご確認ください。",
-        "customer_title": "お客様から新しいメッセージ",
-        "customer_body": "{category}のチャットにメッセージが届きました。",
-        "waiting_title": "対応待ちのチャットがあります",
-        "waiting_body": "{category}のお問い合わせがオペレーターを待っています。",
-        "transfer_title": "チャットが引き継がれました",
-        "transfer_body": "{category}のチャットがあなたの担当になりました。",
-        "incident_title": "障害情報が更新されました",
-    },
-    "en": {
-        "reply_title": "Support replied",
-        "reply_body": "Open the app to read the new message.",
-        "customer_title": "New message from a customer",
-        "customer_body": "A {category} chat has a new message.",
-        "waiting_title": "A chat is waiting",
-        "waiting_body": "A {category} chat is waiting for an operator.",
-        "transfer_title": "A chat was passed to you",
-        "transfer_body": "A {category} chat is now yours.",
-        "incident_title": "Service status update",
-    },
-}
-
-
-def language(locale: str | None) -> str:
-    """`ja` for any Japanese locale (ja, ja-JP, ja_JP…), else `en`."""
-    return "ja" if (locale or "").lower().replace("_", "-").split("-")[0] == "ja" else "en"
+# Title and body of each kind, as msgids of the text catalogue (lib/text, English source).
+_REPLY = ("Support replied", "Open the app to read the new message.")
+_CUSTOMER = ("New message from a customer", "A {category} chat has a new message.")
+_WAITING = ("A chat is waiting", "A {category} chat is waiting for an operator.")
+_TRANSFER = ("A chat was passed to you", "A {category} chat is now yours.")
+_INCIDENT_TITLE = "Service status update"
 
 
 def _preview(text: str) -> str | None:
@@ -52,32 +32,29 @@ def _preview(text: str) -> str | None:
 def message_text(locale: str | None, recipient_type: str, category: str, body: str,
                  preview: str) -> tuple[str, str]:
     """Title and body of "someone wrote in your chat"."""
-    lang = language(locale)
-    text = _TEXT[lang]
-    name = category_name(lang, category)
+    name = category_name(language(locale), category)
     if recipient_type == "user":
-        title, generic = text["reply_title"], text["reply_body"]
+        title, generic = text(locale, _REPLY[0]), text(locale, _REPLY[1])
     else:
-        title, generic = text["customer_title"], text["customer_body"].format(category=name)
+        title, generic = text(locale, _CUSTOMER[0]), text(locale, _CUSTOMER[1], category=name)
     shown = _preview(body) if preview == "truncated" else None
     return title, shown or generic
 
 
 def waiting_text(locale: str | None, category: str) -> tuple[str, str]:
     """Title and body of "a chat is waiting in your queue"."""
-    lang = language(locale)
-    name = category_name(lang, category)
-    return _TEXT[lang]["waiting_title"], _TEXT[lang]["waiting_body"].format(category=name)
+    name = category_name(language(locale), category)
+    return text(locale, _WAITING[0]), text(locale, _WAITING[1], category=name)
 
 
 def transfer_text(locale: str | None, category: str) -> tuple[str, str]:
     """Title and body of "a colleague passed you a chat"."""
-    lang = language(locale)
-    return _TEXT[lang]["transfer_title"], _TEXT[lang]["transfer_body"].format(category=category_name(lang, category))
+    name = category_name(language(locale), category)
+    return text(locale, _TRANSFER[0]), text(locale, _TRANSFER[1], category=name)
 
 
 def incident_text(locale: str | None, body: str) -> tuple[str, str]:
     """Title and body of "the incident your chat is linked to changed": the SYSTEM message's
     first line (status and incident title), which is public status, never chat content."""
     first_line = body.split("\n", 1)[0]
-    return _TEXT[language(locale)]["incident_title"], _preview(first_line) or first_line
+    return text(locale, _INCIDENT_TITLE), _preview(first_line) or first_line

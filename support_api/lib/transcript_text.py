@@ -14,8 +14,8 @@ from support_api.lib.categories import category_label
 LANGUAGES = ("ja", "en")
 
 _STATUS = {
-    "ja": {"waiting": "対応待ち", "active": "対応中", "closed": "終了"},
-    "en": {"waiting": "Waiting", "active": "Active", "closed": "Closed"},
+    "ja": {"waiting": "対応待ち", "active": "対応中", "closed": "終了", "bot": "自動応答中"},
+    "en": {"waiting": "Waiting", "active": "Active", "closed": "Closed", "bot": "With the bot"},
 }
 
 _SENDER = {

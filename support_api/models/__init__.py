@@ -7,12 +7,14 @@ from support_api.models.canned import CannedReply
 from support_api.models.chat import (
     Category,
     ChatSession,
+    CloseReason,
     InternalNote,
     Message,
     ReadState,
     SenderType,
     SessionStatus,
 )
+from support_api.models.faq import FaqArticle, FaqMiss, FaqState, FaqView
 from support_api.models.guard import GuardBlock
 from support_api.models.incident import Incident, IncidentImpact, IncidentStatus, IncidentUpdate
 from support_api.models.operator import Operator, OperatorStatus
@@ -40,6 +42,12 @@ __all__ = [
     "SessionStatus",
     "new_id",
     "utcnow",
+    # issue 12
+    "CloseReason",
+    "FaqArticle",
+    "FaqMiss",
+    "FaqState",
+    "FaqView",
     # issue 13: incidents
     "Incident",
     "IncidentImpact",

@@ -30,6 +30,13 @@ class SessionStatus(str, enum.Enum):
     WAITING = "waiting"
     ACTIVE = "active"
     CLOSED = "closed"
+    # The bot offered FAQ articles and waits for the user: in no queue, no operator push
+    # (services/self_service.py); a handoff or the user's next message moves it to `waiting`.
+    BOT = "bot"
+
+
+class CloseReason(str, enum.Enum):
+    SELF_RESOLVED = "self_resolved"  # the user said the bot's articles solved it
 
 
 class SenderType(str, enum.Enum):
@@ -63,6 +70,10 @@ class ChatSession(Base):
         Index("ix_chat_sessions_created_at", "created_at"),
         Index("ix_chat_sessions_closed_at", "closed_at"),
         Index("ix_chat_sessions_rated_at", "rated_at"),
+        # The self-service figures of the stats window (services/stats.py).
+        Index("ix_chat_sessions_bot_offered_at", "bot_offered_at"),
+        # Issue 15: scam-suspected chats counted in a stats window.
+        Index("ix_chat_sessions_risk_flagged_at", "risk_flagged_at"),
         # An incident's linked chats (its updates, close-linked, its stats).
         Index("ix_chat_sessions_incident_status", "incident_id", "status"),
     )
@@ -98,6 +109,19 @@ class ChatSession(Base):
     rating_score: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str | None] = mapped_column(Text)
     rated_at: Mapped[datetime | None] = mapped_column()
+    # Self-service (services/self_service.py, issue 12): why it was closed (null: a plain close),
+    # when the bot offered articles, when the user said they solved it, when it went to a person,
+    # and when a self-resolved chat was reopened within 24 h (then it no longer counts as solved).
+    close_reason: Mapped[str | None] = mapped_column(String(32))
+    bot_offered_at: Mapped[datetime | None] = mapped_column()
+    self_resolved_at: Mapped[datetime | None] = mapped_column()
+    handed_off_at: Mapped[datetime | None] = mapped_column()
+    self_resolve_reopened_at: Mapped[datetime | None] = mapped_column()
+    # Issue 15 (services/safety.py): `scam_suspected` once the user described a likely scam;
+    # such chats wait in the security queue ahead of ordinary ones. Never cleared by reopen.
+    risk: Mapped[str | None] = mapped_column(String(32))
+    risk_reason: Mapped[str | None] = mapped_column(String(32))
+    risk_flagged_at: Mapped[datetime | None] = mapped_column()
     # The incident this chat was opened (or reopened) under (services/incidents.py): its updates
     # are posted here. SET NULL: deleting an incident keeps the chat.
     incident_id: Mapped[str | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
@@ -120,6 +144,8 @@ class Message(Base):
     body: Mapped[str] = mapped_column(Text)
     client_msg_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The bot's suggested articles [{id, title, snippet}] (sender `bot` only; else null).
+    suggestions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     # lazy="raise": every query that dumps messages must load these explicitly (selectinload),
     # so a forgotten load is a test failure rather than one query per message.
     attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.position", lazy="raise")

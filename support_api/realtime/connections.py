@@ -23,12 +23,49 @@ log = logging.getLogger(__name__)
 _principals: dict[str, Principal] = {}
 
 
-def remember(sid: str, principal: Principal) -> None:
+# "<participant type>:<id>" -> that principal's sids on this process, oldest first (the socket cap).
+_by_user: dict[str, list[str]] = {}
+
+
+def user_key(principal: Principal) -> str:
+    return f"{principal.participant_type}:{principal.id}"
+
+
+def remember(sid: str, principal: Principal) -> list[str]:
+    """Record a connected socket; returns the principal's sockets on this process, oldest first."""
     _principals[sid] = principal
+    sids = _by_user.setdefault(user_key(principal), [])
+    sids.append(sid)
+    return list(sids)
 
 
 def forget(sid: str) -> Principal | None:
-    return _principals.pop(sid, None)
+    principal = _principals.pop(sid, None)
+    if principal is not None:
+        sids = _by_user.get(user_key(principal), [])
+        if sid in sids:
+            sids.remove(sid)
+        if not sids:
+            _by_user.pop(user_key(principal), None)
+    return principal
+
+
+def principal_of(sid: str) -> Principal | None:
+    return _principals.get(sid)
+
+
+def replace_principal(sid: str, principal: Principal) -> None:
+    """A narrower view of the same caller (revocation): same sid, same user key."""
+    if sid in _principals:
+        _principals[sid] = principal
+
+
+def local_sockets() -> list[tuple[str, Principal]]:
+    return list(_principals.items())
+
+
+def sockets_of(key: str) -> list[str]:
+    return list(_by_user.get(key, []))
 
 
 def socket_principal() -> Principal:
@@ -53,10 +90,14 @@ def acked(schema: Schema) -> Callable[[Callable[..., dict[str, Any]]], Callable[
 
     def wrap(handler: Callable[..., dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
         @functools.wraps(handler)
-        def run(payload: Any = None) -> dict[str, Any]:
+        def run(*args: Any) -> dict[str, Any]:
             # Counted in flight: a draining server waits for it (serving.drain).
             with current_lifecycle().work(), request_context.scoped(event_meta()):
-                return _run(payload)
+                if len(args) > 1:
+                    # `emit("message:send", a, b)`: one payload per event, never a TypeError.
+                    return {"ok": False, "error": ValidationFailed(
+                        "Send exactly one payload object", {"reason": "arguments"}).to_dict()}
+                return _run(args[0] if args else None)
 
         def _run(payload: Any) -> dict[str, Any]:
             try:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask_socketio import ConnectionRefusedError as SocketConnectionRefused
 from flask_socketio import SocketIO, emit, join_room, leave_room, rooms
 
@@ -23,7 +24,10 @@ from support_api.lib.presence import CONNECTED
 from support_api.lib.ratelimit import RateLimited
 from support_api.lib.runtime import get_runtime
 from support_api.models import utcnow
+from support_api.realtime import expiry
 from support_api.realtime.connections import acked, event_meta, forget, remember
+from support_api.realtime.gate import current_gate
+from support_api.realtime.viewers import Viewers
 from support_api.schemas.requests import (
     SocketJoinSchema,
     SocketMessageSendSchema,
@@ -53,13 +57,25 @@ def on_connect(auth: Any = None) -> bool:
         # connect_error then carries {"message": ..., "data": {"code", "message", "details"}}.
         raise SocketConnectionRefused(exc.message, exc.to_dict()) from exc
     sid = request.sid  # type: ignore[attr-defined]
-    remember(sid, principal)
+    gate = current_gate()
+    gate.authenticated(gate.eio_sid(sid))
+    mine = remember(sid, principal)
+    cap = get_runtime().settings.protection.max_sockets_per_user
+    # Over the cap the oldest sockets go, not the new one: a phone that reconnects after losing
+    # its network must not be locked out by its own half-dead socket.
+    for old in mine[:-cap]:
+        gate.close(old, "too_many_connections",
+                   f"More than {cap} connections with this identity: the oldest is closed", {"max": cap})
+    expiry.watch(sid, principal.expires_at)
     metrics.SOCKET_CONNECTIONS.inc()
     if principal.is_staff:
         join_room(staff_room(principal.id))
         for department in principal.departments or (ALL_DEPARTMENTS,):
             join_room(dept_room(department))
         _staff_connected(sid, principal)
+        if principal.departments:
+            # A department that left the token leaves the operator's older sockets too.
+            get_runtime().events.revoke_staff(principal.id, principal.departments)
     else:
         join_room(user_room(principal.id))
     return True
@@ -78,8 +94,10 @@ def on_disconnect(*_: Any) -> None:
     principal = forget(request.sid)  # type: ignore[attr-defined]
     if principal is not None:
         metrics.SOCKET_CONNECTIONS.dec()
+    _typing_sent.pop(request.sid, None)  # type: ignore[attr-defined]
     rt = get_runtime()
     rt.presence.disconnect(request.sid)  # type: ignore[attr-defined]
+    _viewers().disconnected(request.sid)  # type: ignore[attr-defined]
     if principal is not None and principal.is_staff:
         # The away grace runs from the moment the last socket went.
         with request_context.scoped(event_meta()):
@@ -101,6 +119,8 @@ def on_join(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
         unread = queries.unread_counts(db, principal, [chat.id]).get(chat.id, 0)
         chat = get_session(db, principal, chat.id)
         where = queue.info(db, rt, chat, utcnow())
+    # Staff only: the others viewing this chat hear of it (collision detection, issue 11).
+    _viewers().joined(request.sid, chat.id, principal)  # type: ignore[attr-defined]
     return {"session": dump_session(chat, unread_count=unread, queue=where),
             "messages": [dump_message(m, rt.signer) for m in items], "has_more": has_more}
 
@@ -109,6 +129,7 @@ def on_join(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
 def on_leave(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
     leave_room(session_room(data["session_id"]))
     get_runtime().presence.leave(request.sid, data["session_id"])  # type: ignore[attr-defined]
+    _viewers().left(request.sid, data["session_id"])  # type: ignore[attr-defined]
     return {}
 
 
@@ -144,10 +165,28 @@ def on_typing(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
     # this keeps a keystroke-rate event off the database.
     if room not in rooms():
         raise NotFound("Join the session first", {"reason": "not_joined"})
+    # Coalesced: a repeat of the state this socket last announced in this session within
+    # SUPPORT_API_TYPING_COALESCE_MS is acked but not broadcast (clients send one per keystroke).
+    now = time.monotonic()
+    last = _typing_sent.setdefault(request.sid, {})  # type: ignore[attr-defined]
+    previous = last.get(data["session_id"])
+    window = get_runtime().settings.protection.typing_coalesce_ms / 1000
+    if previous is not None and previous[0] == data["is_typing"] and now - previous[1] < window:
+        return {}
+    last[data["session_id"]] = (data["is_typing"], now)
     emit("typing", {"session_id": data["session_id"],
                     "sender": {"type": principal.participant_type, "id": principal.id, "name": principal.name},
                     "is_typing": data["is_typing"]}, to=room, include_self=False)
     return {}
+
+
+def _viewers() -> Viewers:
+    chat_viewers: Viewers = current_app.extensions["support_api_viewers"]
+    return chat_viewers
+
+
+# sid -> session id -> (is_typing, when it was last broadcast): typing coalescing.
+_typing_sent: dict[str, dict[str, tuple[bool, float]]] = {}
 
 
 def on_unknown(event: str, *args: Any) -> dict[str, Any]:

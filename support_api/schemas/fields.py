@@ -81,3 +81,13 @@ class UtcDateTime(fields.AwareDateTime):
             return moment.astimezone(timezone.utc)
         except OverflowError as exc:
             raise ValidationError("Out of range.") from exc
+
+
+class JsonBoolean(fields.Boolean):
+    """`true` or `false` only: JSON's 0 and 1 are numbers (`0 in {False}` holds in Python, so
+    `truthy={True}` alone would accept them)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value

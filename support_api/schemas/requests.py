@@ -18,6 +18,7 @@ from marshmallow import (
 from support_api.models import Category, OperatorStatus, SessionStatus, utcnow
 from support_api.schemas.fields import (
     CleanString,
+    JsonBoolean,
     JsonInteger,
     MessageBody,
     Text,
@@ -256,6 +257,96 @@ class CannedReplyListQuery(StrictSchema):
     session_id = CleanString(validate=SESSION_ID)
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     cursor = CleanString(validate=validate.Length(min=1, max=200))
+
+
+# --- FAQ articles (issue 12, api/faq.py) ---
+FAQ_ID = validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,63}$",
+                         error="Must be 1-64 characters of lower-case letters, digits, '_' or '-'.")
+FAQ_LOCALES = ("ja", "en")
+
+
+class FaqLocaleTextSchema(StrictSchema):
+    title = CleanString(required=True, validate=[validate.Length(min=1, max=200), _not_blank])
+    body = Text(required=True, validate=[validate.Length(min=1, max=20000), _not_blank])
+
+
+class FaqLocalesSchema(StrictSchema):
+    ja = fields.Nested(FaqLocaleTextSchema)
+    en = fields.Nested(FaqLocaleTextSchema)
+
+    @validates_schema
+    def _one_at_least(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("Give the article in ja, en or both.")
+
+
+FAQ_KEYWORDS = fields.List(CleanString(validate=validate.Length(min=1, max=100)), validate=validate.Length(max=30))
+
+
+class FaqArticleCreateSchema(StrictSchema):
+    id = CleanString(validate=FAQ_ID)
+    category = fields.String(required=True, validate=validate.OneOf([c.value for c in Category]))
+    locales = fields.Nested(FaqLocalesSchema, required=True)
+    keywords = FAQ_KEYWORDS
+    published = JsonBoolean(load_default=True)
+
+
+class FaqArticleImportSchema(FaqArticleCreateSchema):
+    """One article of `support-api faq import` (the export's shape: the id is required)."""
+
+    id = CleanString(required=True, validate=FAQ_ID)
+    updated_at = fields.Raw(load_default=None)  # exported for reference; the import sets its own
+
+
+class FaqArticleUpdateSchema(StrictSchema):
+    category = fields.String(validate=validate.OneOf([c.value for c in Category]))
+    locales = fields.Nested(FaqLocalesSchema)
+    keywords = FAQ_KEYWORDS
+    published = JsonBoolean()
+
+    @validates_schema
+    def _changes_something(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("Give at least one field to change.")
+
+
+class FaqSearchQuery(StrictSchema):
+    q = CleanString(validate=validate.Length(max=200))
+    category = fields.String(validate=validate.OneOf([c.value for c in Category]))
+    locale = fields.String(validate=validate.OneOf(FAQ_LOCALES))
+    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=50))
+    cursor = CleanString(validate=validate.Length(min=1, max=200))  # services/faq.py reads it
+
+
+class FaqArticleQuery(StrictSchema):
+    locale = fields.String(validate=validate.OneOf(FAQ_LOCALES))
+
+
+class FaqViewSchema(StrictSchema):
+    session_id = CleanString(validate=SESSION_ID, allow_none=True, load_default=None)
+
+
+
+# --- issue 15: trust and safety ----------------------------------------------------------------
+
+
+class ContactsQuery(StrictSchema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class VerifyContactSchema(StrictSchema):
+    """Exactly one of a handle ("@name", an e-mail address, a phone number), a link, or a text
+    (a message the user received elsewhere) to check against the official channels."""
+
+    handle = CleanString(validate=validate.Length(min=1, max=200))
+    url = CleanString(validate=validate.Length(min=1, max=2000))
+    text = Text(validate=validate.Length(min=1, max=4000))
+
+    @validates_schema(skip_on_field_errors=True)
+    def _exactly_one(self, data: dict[str, Any], **_: Any) -> None:
+        given = [name for name in ("handle", "url", "text") if data.get(name)]
+        if len(given) != 1:
+            raise ValidationError("Give exactly one of handle, url, text.", field_name="handle")
 
 
 # --- incidents (issue 13) ----------------------------------------------------------------

@@ -50,8 +50,12 @@ def dump_session(chat: ChatSession, *, unread_count: int | None = None,
         "closed_at": iso(chat.closed_at),
         "rating": ({"score": chat.rating_score, "comment": chat.rating_comment, "rated_at": iso(chat.rated_at)}
                    if chat.rated_at else None),
+        "close_reason": chat.close_reason,
         "incident_id": chat.incident_id,
     }
+    # Issue 15: `scam_suspected` when the user described a likely scam (services/safety.py).
+    data["risk"] = chat.risk
+    data["risk_reason"] = chat.risk_reason
     if unread_count is not None:
         data["unread_count"] = unread_count
     if queue is not None:
@@ -86,6 +90,7 @@ def dump_message(message: Message, signer: UrlSigner) -> dict[str, Any]:
         "attachments": [dump_attachment(a, signer) for a in message.attachments],
         "client_msg_id": message.client_msg_id,
         "created_at": iso(message.created_at),
+        **({"suggestions": message.suggestions} if message.suggestions else {}),
     }
 
 
@@ -156,6 +161,21 @@ def dump_stats(stats: Stats) -> dict[str, Any]:
         "generated_at": iso(stats.generated_at),
         "totals": _dump_metrics(stats.totals),
         "departments": [{"department": name, **_dump_metrics(metrics)} for name, metrics in stats.departments],
+        "safety": stats.safety,
+        **({"self_service": _dump_self_service(stats)} if stats.self_service is not None else {}),
+    }
+
+
+def _dump_self_service(stats: Stats) -> dict[str, Any]:
+    figures = stats.self_service
+    assert figures is not None
+    return {
+        "suggested": figures.suggested,
+        "self_resolved": figures.self_resolved,
+        "reopened_after_self_resolved": figures.reopened_after_self_resolved,
+        "handed_off": figures.handed_off,
+        "article_views": figures.article_views,
+        "top_missed_searches": [{"query": q, "count": n} for q, n in figures.top_missed_searches],
     }
 
 

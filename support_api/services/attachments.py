@@ -12,6 +12,7 @@ from support_api.lib.access import get_attachment, is_uploader
 from support_api.lib.auth import Principal
 from support_api.lib.errors import ApiError, Conflict, NotFound, ValidationFailed
 from support_api.lib.images import EXTENSIONS, ImageLimits, sanitize
+from support_api.lib.offload import run_cpu
 from support_api.lib.runtime import Runtime
 from support_api.lib.storage import StoredObjectMissing
 from support_api.models import Attachment, ChatSession, Message, new_id, utcnow
@@ -25,8 +26,9 @@ def upload_attachment(rt: Runtime, principal: Principal, raw: bytes) -> Attachme
     """Sanitize an uploaded image, store it and its thumbnail, and record it for its uploader."""
     enforce(rt, principal, "uploads")
     settings = rt.settings
-    clean = sanitize(raw, ImageLimits(settings.upload_max_pixels, settings.upload_max_dimension,
-                                      settings.thumbnail_size))
+    # Decoding and re-encoding take up to seconds of CPU: never on the event loop (lib/offload.py).
+    clean = run_cpu(settings.protection.cpu_workers, sanitize, raw,
+                    ImageLimits(settings.upload_max_pixels, settings.upload_max_dimension, settings.thumbnail_size))
     attachment_id = new_id("att")
     key = f"{attachment_id}/original.{EXTENSIONS[clean.content_type]}"
     thumbnail_key = f"{attachment_id}/thumbnail.jpg"

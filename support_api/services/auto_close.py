@@ -30,13 +30,15 @@ SWEEP_BATCH = 200
 
 
 def _quiet(cutoff: datetime):  # type: ignore[no-untyped-def]
-    """Active, untouched since `cutoff`, and the last message not the user's."""
+    """Active (or with the bot), untouched since `cutoff`, and the last message not the user's."""
     last = Message.__table__.alias("last_message")
     user_spoke_last = (
         select(last.c.id).where(last.c.session_id == ChatSession.id, last.c.seq == ChatSession.last_seq,
                                 last.c.sender_type == SenderType.USER.value).exists()
     )
-    return and_(ChatSession.status == SessionStatus.ACTIVE.value, ChatSession.updated_at < cutoff,
+    # A `bot` chat the user left after the bot's answer closes the same way (services/self_service.py).
+    return and_(ChatSession.status.in_((SessionStatus.ACTIVE.value, SessionStatus.BOT.value)),
+                ChatSession.updated_at < cutoff,
                 or_(ChatSession.last_seq == 0, ~user_spoke_last))
 
 

@@ -34,7 +34,7 @@ from support_api.lib.categories import category_name
 from support_api.lib.push_text import language
 from support_api.lib.runtime import Runtime
 from support_api.models import CannedReply, ChatSession, new_id, utcnow
-from support_api.services import audit
+from support_api.services import audit, guard
 
 PLACEHOLDERS = ("user_name", "operator_name", "category", "session_id")
 
@@ -140,10 +140,21 @@ def _describe(reply: CannedReply) -> dict[str, Any]:
     return {"title": reply.title, "locale": reply.locale, "department": reply.department}
 
 
+def _screened(rt: Runtime, principal: Principal, values: dict[str, str]) -> dict[str, str]:
+    """Issue 15: the guard screens a reply's title (copied into audit entries) and its body (sent
+    to users as the operator's message: off-platform details refused here already)."""
+    out = {}
+    for name, value in values.items():
+        out[name] = guard.screen(rt, principal, value, session_of=lambda: None, field=name,
+                                 confirm_sensitive=name == "body").text
+    return out
+
+
 def create(rt: Runtime, principal: Principal, *, title: str, body: str, locale: str | None,
            department: str | None) -> CannedReply:
     require_role(principal, Role.ADMIN)
     _parse(body)
+    title, body = _screened(rt, principal, {"title": title, "body": body}).values()
     now = utcnow()
     reply = CannedReply(id=new_id(_ID_PREFIX), title=title, body=body, locale=canonical_locale(locale),
                         department=department, created_by=principal.id, updated_by=principal.id,
@@ -161,6 +172,8 @@ def update(rt: Runtime, principal: Principal, reply_id: str, changes: dict[str, 
     require_role(principal, Role.ADMIN)
     if "body" in changes:
         _parse(changes["body"])
+    changes = {**changes, **_screened(rt, principal, {name: changes[name] for name in ("title", "body")
+                                                      if changes.get(name)})}
     if "locale" in changes:
         changes = {**changes, "locale": canonical_locale(changes["locale"])}
     with rt.db.write() as db:

@@ -11,7 +11,7 @@ from support_api.lib.auth import Principal
 from support_api.lib.runtime import Runtime
 from support_api.models import Device, new_id, utcnow
 from support_api.schemas.push import PUSH_TOKEN_PATTERN
-from support_api.services import audit
+from support_api.services import audit, guard
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ def register_device(rt: Runtime, principal: Principal, *, token: str, platform: 
     another account logged in on it): the old row is deleted, so notifications still queued
     for the previous owner are dropped rather than shown to the new one.
     """
+    # Issue 15: a free-text field stored with the device (docs/safety.md).
+    app_version = guard.screen_fields(rt, principal, {"app_version": app_version})["app_version"]
     for attempt in range(2):
         try:
             return _register(rt, principal, token, platform, locale or principal.locale or "en", app_version)

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NoReturn
 
 from sqlalchemy import func, select
 
@@ -47,6 +48,19 @@ _EXPLANATIONS: dict[str, dict[str, str]] = {
         "en": "Support must never ask for recovery phrases, private keys, passwords or verification codes. "
               "The message was not sent.",
     },
+    "off_platform": {
+        "ja": "外部の連絡先（Telegram・WhatsApp・LINE・Signal・Discord のIDやリンク、個人の電話番号やメールアドレス）"
+              "や許可されていないリンクはお客様に送れません。メッセージは送信されていません。",
+        "en": "Off-platform contact details (Telegram, WhatsApp, LINE, Signal or Discord handles and links, personal "
+              "phone numbers or e-mail addresses) and links outside the allowed domains cannot be sent to users. "
+              "The message was not sent.",
+    },
+    "possible_mnemonic": {
+        "ja": "リカバリーフレーズ（シードフレーズ）の単語が並んでいるように見えます。サポートがフレーズを必要とすることはありません。"
+              "普通の文章であれば、確認のうえ再送してください。",
+        "en": "This looks like it may be a recovery phrase. Support never needs your recovery phrase. "
+              "If it is an ordinary sentence, confirm and send it again.",
+    },
     "possible_private_key": {
         "ja": "秘密鍵の可能性がある文字列が含まれています。サポートが秘密鍵を必要とすることはありません。"
               "トランザクションID（TxID）であれば、確認のうえ再送してください。",
@@ -72,31 +86,69 @@ def _language(principal: Principal) -> str:
 
 
 def screen(rt: Runtime, principal: Principal, text: str, *, session_of: Callable[[], str | None],
-           confirm_sensitive: bool = False) -> Screened:
+           confirm_sensitive: bool = False, field: str | None = None, staff_only: bool = False) -> Screened:
     """Refuse (422 `sensitive_content`) or mask before the text goes anywhere.
 
     A refusal is counted (kind, session, sender) and audited; the text itself is dropped here
     and never reaches the database, a log line, an event or a push. `session_of` names the
     session the text was meant for, after the access gate (so a refusal is never recorded
-    against someone else's session); it is called only on that rare path.
+    against someone else's session); it is called only on that rare path. `field` names the
+    request field the text came from when it is not a message body (the details say which).
+    `staff_only` texts (internal notes) never reach a user: off-platform details are allowed
+    there (an operator noting the fake account the user reported).
     """
-    result = inspect(text, author="operator" if principal.is_staff else "user")
+    result = inspect(text, author="operator" if principal.is_staff else "user",
+                     allowed_domains=None if staff_only else rt.settings.safety.link_allowlist)
     language = _language(principal)
+    where = {"field": field} if field else {}
     if result.blocked is not None:
-        kind = result.blocked.kind
-        session_id = session_of()
-        with rt.db.write() as db:
-            db.add(GuardBlock(kind=kind, session_id=session_id, sender_type=principal.participant_type,
-                              sender_id=principal.id, created_at=utcnow()))
-            audit.record(db, principal, "sensitive_content.blocked", "session" if session_id else None, session_id,
-                         {"kind": kind})
-        metrics.GUARD_BLOCKS.labels(kind).inc()
-        raise SensitiveContent(_EXPLANATIONS[kind][language], {"kind": kind})
+        refuse(rt, principal, result.blocked.kind, session_of, where)
     if result.ambiguous is not None and not confirm_sensitive:
-        metrics.GUARD_BLOCKS.labels("possible_private_key").inc()
-        raise SensitiveContent(_EXPLANATIONS["possible_private_key"][language],
-                               {"kind": "possible_private_key", "confirm_with": "confirm_sensitive"})
+        kind = result.ambiguous.kind
+        details = {"kind": kind, **where} if field else {"kind": kind, "confirm_with": "confirm_sensitive"}
+        metrics.GUARD_BLOCKS.labels(kind).inc()
+        raise SensitiveContent(_EXPLANATIONS[kind][language], details)
     return Screened(result.masked_text, tuple(dict.fromkeys(f.kind for f in result.masked)))
+
+
+def refuse(rt: Runtime, principal: Principal, kind: str, session_of: Callable[[], str | None],
+           extra: dict[str, object] | None = None) -> NoReturn:
+    """Count, audit and raise the 422 of a refusal of `kind`."""
+    session_id = session_of()
+    with rt.db.write() as db:
+        db.add(GuardBlock(kind=kind, session_id=session_id, sender_type=principal.participant_type,
+                          sender_id=principal.id, created_at=utcnow()))
+        audit.record(db, principal, "sensitive_content.blocked", "session" if session_id else None, session_id,
+                     {"kind": kind, **(extra or {})})
+    metrics.GUARD_BLOCKS.labels(kind).inc()
+    raise SensitiveContent(_EXPLANATIONS[kind][_language(principal)], {"kind": kind, **(extra or {})})
+
+
+def screen_fields(rt: Runtime, principal: Principal, values: dict[str, str | None], *,
+                  session_of: Callable[[], str | None] = lambda: None) -> dict[str, str | None]:
+    """Screen free-text fields other than a message body (docs/safety.md lists them): a secret
+    in any refuses the whole request (422, `details.field` names it), a possible secret too
+    (no confirmation: nothing in an id or a version string is a transaction hash), numbers are
+    masked. Returns the values to store."""
+    out: dict[str, str | None] = {}
+    for name, value in values.items():
+        out[name] = screen(rt, principal, value, session_of=session_of, field=name).text if value else value
+    return out
+
+
+def screen_localised(rt: Runtime, principal: Principal, name: str,
+                     texts: dict[str, str] | None) -> dict[str, str] | None:
+    """An admin's text in both languages (an incident's title or update, issue 13) screened as
+    the message to users it becomes: `details.field` is `name.ja` or `name.en`."""
+    if texts is None:
+        return None
+    return {language: screen(rt, principal, text, session_of=lambda: None, field=f"{name}.{language}",
+                             confirm_sensitive=True).text
+            for language, text in texts.items()}
+
+
+def explanation(kind: str, locale: str | None) -> str:
+    return _EXPLANATIONS[kind]["ja" if (locale or "").lower().startswith("ja") else "en"]
 
 
 def blocked_stats(rt: Runtime, principal: Principal, since: datetime | None) -> dict[str, object]:

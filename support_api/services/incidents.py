@@ -42,7 +42,8 @@ from support_api.models import (
     SessionStatus,
     utcnow,
 )
-from support_api.services import audit, routing
+from support_api.schemas.responses import dump_incident_summary, dump_message, dump_session
+from support_api.services import audit, guard, routing
 from support_api.services.push_outbox import enqueue_incident
 
 IMPACT_RANK = {IncidentImpact.MINOR.value: 1, IncidentImpact.MAJOR.value: 2, IncidentImpact.CRITICAL.value: 3}
@@ -99,9 +100,6 @@ def affecting(db: Session, category: str) -> Incident | None:
 
 
 def _broadcast(rt: Runtime, change: str, incident: Incident) -> None:
-    # Imported here: schemas import models only, services import schemas (no cycle at import).
-    from support_api.schemas.responses import dump_incident_summary
-
     rt.events.broadcast("status:updated", {"change": change, "incident": dump_incident_summary(incident)})
 
 
@@ -116,6 +114,9 @@ def create(rt: Runtime, principal: Principal, *, title: dict[str, str], impact: 
     require_role(principal, Role.ADMIN)
     if status == IncidentStatus.RESOLVED.value:
         raise Conflict("An incident cannot start resolved", {"reason": "incident_resolved"})
+    # Issue 15: published, pushed and posted into chats: screened like a message (docs/safety.md).
+    title = guard.screen_localised(rt, principal, "title", title) or title
+    body = guard.screen_localised(rt, principal, "body", body)
     now = utcnow()
     with rt.db.write() as db:
         incident = Incident(title_ja=title["ja"], title_en=title["en"], status=status, impact=impact,
@@ -137,6 +138,8 @@ def patch(rt: Runtime, principal: Principal, incident_id: str, changes: dict[str
     """Change the title, impact, categories or ETA of an open incident. Linked chats keep
     their link; new chats follow the new categories. No chat message: updates say what changed."""
     require_role(principal, Role.ADMIN)
+    if "title" in changes:  # issue 15: screened (docs/safety.md)
+        changes = {**changes, "title": guard.screen_localised(rt, principal, "title", changes["title"])}
     with rt.db.write() as db:
         incident = _get(db, incident_id, for_update=True)
         if not incident.is_open:
@@ -167,6 +170,7 @@ def add_update(rt: Runtime, principal: Principal, incident_id: str, *, status: s
     """Add an update to an open incident; `resolved` resolves it. Every open linked chat gets
     a SYSTEM message (the recovery message on resolution) and its user one push per update."""
     require_role(principal, Role.ADMIN)
+    body = guard.screen_localised(rt, principal, "body", body) or body  # issue 15 (docs/safety.md)
     now = utcnow()
     with rt.db.write() as db:
         incident = _get(db, incident_id, for_update=True)
@@ -203,8 +207,6 @@ def add_update(rt: Runtime, principal: Principal, incident_id: str, *, status: s
 
 
 def _announce_messages(rt: Runtime, posted: list[tuple[ChatSession, Message]]) -> None:
-    from support_api.schemas.responses import dump_message
-
     for chat, message in posted:
         rt.events.emit("message:new", dump_message(message, rt.signer), message_audience(chat))
 
@@ -254,8 +256,6 @@ def close_linked(rt: Runtime, principal: Principal, incident_id: str) -> CloseRe
             posted.append((chat, message))
         audit.record(db, principal, "incident.closed_linked", "incident", incident.id,
                      {"sessions": len(posted)})
-    from support_api.schemas.responses import dump_session
-
     _announce_messages(rt, posted)
     for chat, _ in posted:
         rt.events.emit("session:updated", dump_session(chat), status_audience(chat))

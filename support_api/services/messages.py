@@ -29,6 +29,7 @@ from support_api.lib.auth import Principal, Role
 from support_api.lib.errors import Conflict
 from support_api.lib.events import message_audience
 from support_api.lib.group_commit import GroupCommit
+from support_api.lib.guard import scam_reason
 from support_api.lib.runtime import Runtime
 from support_api.models import (
     ChatSession,
@@ -40,7 +41,7 @@ from support_api.models import (
     utcnow,
 )
 from support_api.schemas.responses import dump_message
-from support_api.services import guard
+from support_api.services import guard, safety, self_service
 from support_api.services.attachments import claim_attachments
 from support_api.services.limits import enforce
 from support_api.services.push_outbox import enqueue_message, enqueue_messages
@@ -119,7 +120,9 @@ def _take_seq_statement(kind: str) -> Update:
         else (devices.c.owner_type == "user", devices.c.owner_id == chats.c.user_id)
     return (
         update(chats)
-        .where(chats.c.id == bindparam("session_id"), visible, chats.c.status != SessionStatus.CLOSED.value, ~retry)
+        # Not `bot` either: a user's message there is a handoff, which the ORM path makes.
+        .where(chats.c.id == bindparam("session_id"), visible,
+               chats.c.status.not_in((SessionStatus.CLOSED.value, SessionStatus.BOT.value)), ~retry)
         .values(last_seq=chats.c.last_seq + 1, updated_at=bindparam("now"), first_response_at=first_response)
         .returning(chats.c.last_seq, chats.c.user_id, chats.c.operator_id, chats.c.department,
                    exists().where(*other_side).label("notify"))
@@ -283,12 +286,18 @@ def send_message(rt: Runtime, principal: Principal, session_id: str, *, body: st
     enforce(rt, principal, "messages")
     screened = guard.screen(rt, principal, body, confirm_sensitive=confirm_sensitive,
                             session_of=lambda: visible_session_id(rt, principal, session_id))
+    # Issue 15: the id is stored and echoed too; a secret completed across messages is refused.
+    client_msg_id = guard.screen_fields(rt, principal, {"client_msg_id": client_msg_id},
+                                        session_of=lambda: visible_session_id(rt, principal, session_id))[
+        "client_msg_id"] or client_msg_id
+    safety.check_split(rt, principal, session_id, body)
     if not attachment_ids:
         stored = _append_text(rt, principal, session_id, screened.text, client_msg_id)
         if stored is not None:
             chat, message = stored
             rt.events.emit("message:new", dump_message(message, rt.signer), message_audience(chat),
                            skip_sid=origin_sid)
+            safety.after_user_message(rt, principal, chat.id, body)
             return SendResult(message, created=True, masked_kinds=screened.masked_kinds)
     with rt.db.write() as db:
         chat = get_session(db, principal, session_id, for_update=True)
@@ -301,7 +310,16 @@ def send_message(rt: Runtime, principal: Principal, session_id: str, *, body: st
             raise Conflict("Claim the session before replying", {"reason": "not_assigned"})
         message = append_message(db, chat, principal, screened.text, client_msg_id, attachment_ids or [],
                                  rt.settings.attachments_per_message)
+        # The user writing again after the bot's answer asks for a person (services/self_service.py);
+        # one describing a scam is handed to the security queue by safety.after_user_message below
+        # instead (flag_scam takes `bot` chats out of self-service itself).
+        handed = (self_service.hand_off_locked(db, rt, chat, message.created_at)
+                  if chat.status == SessionStatus.BOT.value and principal.role is Role.USER
+                  and scam_reason(body) is None else None)
         enqueue_message(db, rt.settings, chat, message)
     # The sending socket has its ack; every other socket (including the sender's other devices) gets the event.
     rt.events.emit("message:new", dump_message(message, rt.signer), message_audience(chat), skip_sid=origin_sid)
+    if handed is not None:
+        self_service.after_handoff(rt, chat, handed)
+    safety.after_user_message(rt, principal, chat.id, body)
     return SendResult(message, created=True, masked_kinds=screened.masked_kinds)

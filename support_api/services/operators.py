@@ -108,6 +108,10 @@ def _set_status(rt: Runtime, principal: Principal, status: str) -> StatusResult:
             operator.status_changed_at = now
         # A status call is a sign of life: the away grace runs from here until a socket connects.
         operator.last_seen_at = now
+    if principal.departments:
+        # The newest token is what the operator may see now: older sockets that saw more are
+        # narrowed to it on every process (a no-op when nothing was dropped; realtime/revocation.py).
+        rt.events.revoke_staff(principal.id, principal.departments)
     return StatusResult(operator, came_online=status == OperatorStatus.ONLINE.value
                         and before != OperatorStatus.ONLINE.value)
 

@@ -6,7 +6,9 @@
   until then, and if this one dies mid-send they are due again afterwards. Any number of
   workers (embedded in each server, or `support-api push-worker`) can run side by side.
 - **Decide**, now that the row is due rather than when it was written: a user is pushed
-  for a message only while not connected to that session's room and not having read it;
+  for a message only while not connected to that session's room (confirmed by a heartbeat of
+  the socket's process after the message was stored; until then the row is decided again a
+  few seconds later) and not having read it;
   an operator only while on duty (not `offline`), still holding the session, not connected to it and not
   having read it; "waiting" only while the chat still waits. Skipped rows say why.
 - **Send** through the `PushSender`, one result per row (one row is one device, so a retry
@@ -25,7 +27,7 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import delete, or_, select, tuple_
@@ -34,7 +36,7 @@ from sqlalchemy.orm import Session
 from support_api.config import Settings
 from support_api.lib.auth import Principal, Role
 from support_api.lib.db import Database
-from support_api.lib.presence import Presence
+from support_api.lib.presence import HEARTBEAT_SECONDS, Presence
 from support_api.lib.push_sender import (
     Outcome,
     PushNote,
@@ -69,6 +71,11 @@ BACKOFF_CAP_SECONDS = 60.0
 # Sent and skipped rows are kept this long (admin metrics), failed ones longer.
 KEEP_DONE = timedelta(days=7)
 KEEP_FAILED = timedelta(days=30)
+# "Connected" is believed only when a process holding the recipient's socket beat after the
+# message was stored (lib/presence.py); until then the row waits this long and is decided
+# again: by then its process beat again (it is alive: skip) or its heartbeat expired (push).
+RECHECK = timedelta(seconds=HEARTBEAT_SECONDS * 1.5)
+UNCONFIRMED = "presence_unconfirmed"
 
 
 @dataclass
@@ -118,6 +125,7 @@ class _Plan:
     note: PushNote | None = None
     skip: str | None = None  # why not pushed
     fail: str | None = None  # why given up without trying
+    defer: bool = False  # presence not confirmed yet: look again after the next heartbeat
 
 
 class _Context:
@@ -177,9 +185,14 @@ def _skip_reason(row: PushOutbox, chat: ChatSession, read_seq: int, presence: Pr
             return "off_duty"
     if read_seq >= row.seq:
         return "read"
-    if presence.is_present(chat.id, row.recipient_type, row.recipient_id):
-        return "connected"
-    return None
+    seen = presence.present_since(chat.id, row.recipient_type, row.recipient_id, _epoch(row.created_at))
+    if seen is None:
+        return UNCONFIRMED
+    return "connected" if seen else None
+
+
+def _epoch(value: datetime) -> float:
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def _note(row: PushOutbox, device: Device, chat: ChatSession, ctx: _Context, settings: Settings) -> PushNote:
@@ -220,6 +233,9 @@ def _plan(db: Database, rows: list[PushOutbox], settings: Settings, presence: Pr
                 continue
             read_seq = ctx.read.get((chat.id, row.recipient_type, row.recipient_id), 0)
             reason = _skip_reason(row, chat, read_seq, presence, ctx)
+            if reason == UNCONFIRMED:
+                plans.append(_Plan(row, defer=True))
+                continue
             plans.append(_Plan(row, skip=reason) if reason else _Plan(row, note=_note(row, device, chat, ctx, settings)))
     return plans
 
@@ -254,7 +270,11 @@ def _record(db: Database, claim_id: str, plans: list[_Plan], results: dict[str, 
             plan, result = plan_of[row.id], results.get(row.id)
             row.claimed_until = None
             row.updated_at = now
-            if plan.skip:
+            if plan.defer:
+                # Still pending: skipped or sent once a heartbeat confirms or refutes the socket.
+                row.due_at, row.last_error = now + RECHECK, UNCONFIRMED
+                report.retried += 1
+            elif plan.skip:
                 row.status, row.last_error = PushStatus.SKIPPED.value, plan.skip
                 report.skipped += 1
             elif plan.fail or result is None:

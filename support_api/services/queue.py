@@ -1,7 +1,9 @@
 """Where a waiting chat stands in its department's queue, and how long it may still wait.
 
-**Position**: 1 + the waiting chats of the same department that entered the queue earlier
+**Position**: 1 + the waiting chats of the same department ahead of it: scam-suspected chats
+(`risk`, issue 15) before ordinary ones, and within each, those that entered the queue earlier
 (`queued_at`, then id); null unless the chat is `waiting`.
+
 
 **Estimate** (`estimated_wait_seconds`), never invented:
 - the base is the median wait (`assigned_at - queued_at`) of the last `SAMPLE` chats of the
@@ -55,10 +57,13 @@ def _wait(median: float | None, online: int, opens_at: datetime | None, position
 def position(db: Session, chat: ChatSession) -> int | None:
     if chat.status != SessionStatus.WAITING.value or chat.queued_at is None:
         return None
+    same_class = ChatSession.risk.is_not(None) if chat.risk is not None else ChatSession.risk.is_(None)
+    earlier = and_(same_class, or_(ChatSession.queued_at < chat.queued_at,
+                                   and_(ChatSession.queued_at == chat.queued_at, ChatSession.id < chat.id)))
+    # Scam-suspected chats (issue 15) come before every ordinary one.
     ahead = db.execute(select(func.count()).where(
         ChatSession.department == chat.department, ChatSession.status == SessionStatus.WAITING.value,
-        or_(ChatSession.queued_at < chat.queued_at,
-            and_(ChatSession.queued_at == chat.queued_at, ChatSession.id < chat.id)),
+        or_(earlier, ChatSession.risk.is_not(None)) if chat.risk is None else earlier,
     )).scalar_one()
     return int(ahead) + 1
 
@@ -92,7 +97,7 @@ def waiting_in(db: Session, department: str) -> list[ChatSession]:
     return list(db.execute(
         select(ChatSession).where(ChatSession.department == department,
                                   ChatSession.status == SessionStatus.WAITING.value)
-        .order_by(ChatSession.queued_at, ChatSession.id)
+        .order_by(ChatSession.risk.is_(None), ChatSession.queued_at, ChatSession.id)
     ).scalars())
 
 

@@ -22,6 +22,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,6 +48,8 @@ from support_api.models import (
 from support_api.schemas.responses import dump_message, dump_session
 from support_api.services import audit, operators, queue, queue_fanout
 from support_api.services.read_state import advance_read
+
+log = logging.getLogger(__name__)
 
 # Most chats one drain hands out per department before letting the request finish.
 DRAIN_BATCH = 50
@@ -105,25 +109,23 @@ def assign_in(db: Session, rt: Runtime, chat: ChatSession, now: datetime, *,
               avoid: str | None = None) -> Taken | None:
     """Give the locked waiting `chat` to the best online operator with room (other than
     `avoid`), in the caller's transaction; None when nobody has room (it keeps waiting)."""
-    candidates = [op.id for op in _candidates(db, rt, chat.department, now) if op.id != avoid]
-    if not candidates:
-        return None
-    # All candidates locked in one statement, in id order: drains running together (a surge's
-    # opens and closes) then wait for each other. Locking them one by one in each drain's own
-    # preference order deadlocked on PostgreSQL (bench/surge.py found it).
-    locked = {op.id: op for op in db.execute(
-        select(Operator).where(Operator.id.in_(sorted(candidates))).order_by(Operator.id)
-        .with_for_update().execution_options(populate_existing=True)).scalars()}
-    # Counted again under the operators' locks: another process may have filled them meanwhile.
-    held = operators.loads(db, list(locked))
-    for operator_id in candidates:
-        operator = locked.get(operator_id)
-        if operator is None or operator.status != OperatorStatus.ONLINE.value:
+    for candidate in _candidates(db, rt, chat.department, now):
+        if candidate.id == avoid:
             continue
-        if held.get(operator_id, 0) >= rt.settings.routing.operator_capacity:
+        # SKIP LOCKED: an operator row locked right now belongs to another assignment (or a
+        # status change) in flight; try the next candidate instead of waiting. Waiting, each
+        # drain in its own preference order, deadlocked on PostgreSQL during a surge
+        # (bench/surge.py); the drain holding that row goes on taking the queue itself.
+        locked = db.execute(select(Operator).where(Operator.id == candidate.id)
+                            .with_for_update(skip_locked=True)
+                            .execution_options(populate_existing=True)).scalar_one_or_none()
+        # Counted again under the operator's lock: another process may have filled them meanwhile.
+        if locked is None or locked.status != OperatorStatus.ONLINE.value:
             continue
-        audit.record_system(db, "session.assigned", "session", chat.id, {"operator": operator_id})
-        return take(db, chat, operator_id, operator.name, now)
+        if operators.loads(db, [locked.id]).get(locked.id, 0) >= rt.settings.routing.operator_capacity:
+            continue
+        audit.record_system(db, "session.assigned", "session", chat.id, {"operator": locked.id})
+        return take(db, chat, locked.id, locked.name, now)
     return None
 
 
@@ -140,11 +142,17 @@ def publish_queue(rt: Runtime, department: str) -> None:
 
 
 def _publish_now(rt: Runtime, department: str) -> int:
+    started = time.perf_counter()
     now = utcnow()
     with rt.db.read() as db:
         payloads = queue.updates(db, rt, department, now)
+    read = time.perf_counter()
     for chat, payload in payloads:
         rt.events.emit("queue:updated", payload, [user_room(chat.user_id)])
+    if len(payloads) > queue_fanout.IMMEDIATE_MAX:
+        log.info("queue published", extra={"department": department, "waiting": len(payloads),
+                                           "read_ms": round((read - started) * 1000, 1),
+                                           "emit_ms": round((time.perf_counter() - read) * 1000, 1)})
     return len(payloads)
 
 
@@ -152,7 +160,9 @@ def _next_waiting(db: Session, department: str) -> ChatSession | None:
     return db.execute(
         select(ChatSession).where(ChatSession.department == department,
                                   ChatSession.status == SessionStatus.WAITING.value)
-        .order_by(ChatSession.queued_at, ChatSession.id).limit(1).with_for_update(skip_locked=True)
+        # Scam-suspected chats first (issue 15), then FIFO.
+        .order_by(ChatSession.risk.is_(None), ChatSession.queued_at, ChatSession.id).limit(1)
+        .with_for_update(skip_locked=True)
     ).scalar_one_or_none()
 
 

@@ -15,10 +15,11 @@ from support_api.lib.access import get_session, require_role
 from support_api.lib.auth import Principal, Role
 from support_api.lib.errors import Conflict
 from support_api.lib.events import message_audience, staff_room, status_audience
+from support_api.lib.guard import scam_reason
 from support_api.lib.runtime import Runtime
 from support_api.models import ChatSession, Message, SessionStatus, utcnow
 from support_api.schemas.responses import dump_message, dump_session
-from support_api.services import audit, guard, incidents, routing
+from support_api.services import audit, guard, incidents, routing, safety, self_service
 from support_api.services.limits import enforce
 from support_api.services.messages import append_message
 from support_api.services.push_outbox import enqueue_waiting
@@ -47,11 +48,14 @@ def _existing_open(rt: Runtime, principal: Principal, open_key: str) -> OpenResu
 
 
 def open_session(rt: Runtime, principal: Principal, *, category: str, message: dict[str, Any] | None,
-                 client_context: dict[str, Any] | None) -> OpenResult:
+                 client_context: dict[str, Any] | None, locale: str | None = None) -> OpenResult:
     """A user opens a chat in `category`, optionally with a first message (seq 1).
 
     The first message's `client_msg_id` also makes the open idempotent: a retry of the same
-    request returns the session it created instead of opening a second chat.
+    request returns the session it created instead of opening a second chat. `locale` (the
+    token's, else the request's Accept-Language) is the language of the chat's system and bot
+    texts. With self-service on for the category and FAQ articles that fit the first message,
+    the bot answers and the chat is `bot`, out of the queue (services/self_service.py).
     """
     require_role(principal, Role.USER)
     open_key = message["client_msg_id"] if message else None
@@ -61,6 +65,18 @@ def open_session(rt: Runtime, principal: Principal, *, category: str, message: d
     # A secret in the first message refuses the whole open: nothing of it is stored.
     screened = (guard.screen(rt, principal, message["body"], session_of=lambda: None,
                              confirm_sensitive=message["confirm_sensitive"]) if message else None)
+    # Issue 15: every stored free-text field is screened (docs/safety.md).
+    if message:
+        message = {**message, "client_msg_id": guard.screen_fields(
+            rt, principal, {"client_msg_id": message["client_msg_id"]})["client_msg_id"]}
+    if client_context:
+        client_context = {**client_context, **guard.screen_fields(
+            rt, principal, {name: value for name, value in client_context.items() if isinstance(value, str)})}
+    locale = principal.locale or locale
+    # A first message describing a scam gets no FAQ bot: it is queued and flagged below, which
+    # moves it to the security queue with the scam warning (services/safety.py).
+    scam = scam_reason(message["body"]) if message else None
+    offer = self_service.propose(rt, category, screened.text, locale) if screened and scam is None else None
     now = utcnow()
     try:
         with rt.db.write() as db:
@@ -73,7 +89,7 @@ def open_session(rt: Runtime, principal: Principal, *, category: str, message: d
                 client_context={k: v for k, v in (client_context or {}).items() if v is not None} or None,
                 open_key=open_key,
                 last_seq=0,
-                user_locale=principal.locale,
+                user_locale=locale,
                 queued_at=now,
                 created_at=now,
                 updated_at=now,
@@ -83,22 +99,47 @@ def open_session(rt: Runtime, principal: Principal, *, category: str, message: d
             first = (append_message(db, chat, principal, screened.text, message["client_msg_id"],
                                     message["attachment_ids"], rt.settings.attachments_per_message)
                      if message and screened else None)
+            # An open incident in the category answers first: the chat is linked to it and
+            # queued (FAQ articles do not explain an outage), so the bot stays out of it.
             incident_notice = incidents.link_chat(db, chat, now)
-            notice = _out_of_hours_notice(db, rt, chat, now)
-            enqueue_waiting(db, rt.settings, chat, first.id if first else None)
+            if offer is not None and incident_notice is None:
+                notice = self_service.start(db, chat, offer, now)
+            else:
+                notice = _out_of_hours_notice(db, rt, chat, now)
+                enqueue_waiting(db, rt.settings, chat, first.id if first else None)
     except IntegrityError:
         # Two retries raced and the other one won the (user_id, open_key) constraint.
         if open_key and (found := _existing_open(rt, principal, open_key)):
             return found
         raise
+    if chat.status == SessionStatus.BOT.value:
+        # Out of every queue: only the user's own sockets hear of it until a handoff.
+        for posted in (first, notice):
+            if posted is not None:
+                rt.events.emit("message:new", dump_message(posted, rt.signer), self_service.bot_audience(chat))
+        rt.events.emit("session:updated", dump_session(chat), self_service.bot_audience(chat))
+        return OpenResult(chat, first, created=True, masked_kinds=screened.masked_kinds if screened else ())
     rt.events.emit("session:updated", dump_session(chat), status_audience(chat))
     for posted in (first, incident_notice, notice):
         if posted is not None:
             rt.events.emit("message:new", dump_message(posted, rt.signer), message_audience(chat))
+    if message and first is not None:
+        flagged = safety.flag_scam(rt, chat.id, scam) if scam else None
+        if flagged is not None:
+            # Flagging moved it to the security queue and drained that: the open is answered.
+            return OpenResult(_reloaded(rt, chat.id), first, created=True,
+                              masked_kinds=screened.masked_kinds if screened else ())
     # FIFO: the queue's head goes first, which is this chat only if nobody waits before it.
     taken = {t.chat.id: t.chat for t in routing.drain(rt, [chat.department])}
     return OpenResult(taken.get(chat.id, chat), first, created=True,
                       masked_kinds=screened.masked_kinds if screened else ())
+
+
+def _reloaded(rt: Runtime, session_id: str) -> ChatSession:
+    with rt.db.read() as db:
+        chat = db.get(ChatSession, session_id)
+        assert chat is not None
+        return chat
 
 
 def _out_of_hours_notice(db: Session, rt: Runtime, chat: ChatSession, now: datetime) -> Message | None:
@@ -141,10 +182,16 @@ def close_session(rt: Runtime, principal: Principal, session_id: str) -> ChatSes
             return chat
         now = utcnow()
         was_waiting = chat.status == SessionStatus.WAITING.value
+        was_bot = chat.status == SessionStatus.BOT.value
         chat.status = SessionStatus.CLOSED.value
         chat.closed_at = now
         chat.updated_at = now
         audit.record(db, principal, "session.closed", "session", chat.id)
+    # Room membership follows the access gate (realtime/revocation.py).
+    rt.events.revoke_session(chat)
+    if was_bot:
+        rt.events.emit("session:updated", dump_session(chat), self_service.bot_audience(chat))
+        return chat  # in no queue and held by nobody: nothing moves
     rt.events.emit("session:updated", dump_session(chat), status_audience(chat))
     if was_waiting:
         routing.publish_queue(rt, chat.department)  # the chats behind it moved up
@@ -161,11 +208,12 @@ def reopen_session(rt: Runtime, principal: Principal, session_id: str) -> ChatSe
         if chat.status != SessionStatus.CLOSED.value:
             return chat
         previous_operator = chat.operator_id
+        now = utcnow()
+        self_service.note_reopen(chat, now)
         chat.status = SessionStatus.WAITING.value
         chat.operator_id = None
         chat.operator_name = None
         chat.closed_at = None
-        now = utcnow()
         chat.updated_at = chat.queued_at = now
         chat.assigned_at = None
         chat.user_locale = principal.locale or chat.user_locale

@@ -37,13 +37,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from support_api.lib.access import require_role
 from support_api.lib.auth import Principal, Role
 from support_api.lib.runtime import Runtime
-from support_api.models import Category, ChatSession, utcnow
+from support_api.models import Category, ChatSession, FaqMiss, FaqView, utcnow
 from support_api.services import audit
+from support_api.services.safety import scam_stats
 
 # Rows fetched at a time (a server-side cursor on PostgreSQL): the window's rows are never all
 # in memory at once, only one float per duration.
@@ -75,12 +76,30 @@ class Metrics:
 
 
 @dataclass(frozen=True)
+class SelfService:
+    """Deflection figures of the window (issue 12, services/self_service.py): chats the bot
+    offered articles (`bot_offered_at`), self-resolved ones (`self_resolved_at`) not reopened
+    within 24 h, those reopened within 24 h, handed to a person (`handed_off_at`), article views,
+    and the most frequent searches that found nothing (normalised text)."""
+
+    suggested: int
+    self_resolved: int
+    reopened_after_self_resolved: int
+    handed_off: int
+    article_views: int
+    top_missed_searches: list[tuple[str, int]]
+
+
+@dataclass(frozen=True)
 class Stats:
     since: datetime
     until: datetime
     generated_at: datetime
     totals: Metrics
     departments: list[tuple[str, Metrics]]
+    self_service: SelfService | None = None
+    # Issue 15: scam-suspected chats flagged and off-platform refusals in the window.
+    safety: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -174,7 +193,36 @@ def compute(rt: Runtime, principal: Principal, *, since: datetime, until: dateti
             for tally in (per[name], totals):
                 tally.rating_count += int(count)
                 tally.rating_sum += int(score_sum)
+        deflection = _self_service(db, since, until, department)
+        safety_figures = scam_stats(db, since, until, department)
     audit.record_now(rt, principal, "admin.stats_read", details={
         "since": since.isoformat(), "until": until.isoformat(), "department": department})
     return Stats(since=since, until=until, generated_at=utcnow(), totals=totals.metrics(),
-                 departments=[(name, per[name].metrics()) for name in names])
+                 departments=[(name, per[name].metrics()) for name in names], self_service=deflection,
+                 safety=safety_figures)
+
+
+TOP_MISSED = 10
+
+
+def _self_service(db: Session, since: datetime, until: datetime, department: str | None) -> SelfService:
+    def count(column: InstrumentedAttribute[Any], *more: ColumnElement[bool]) -> int:
+        conditions = [column >= since, column < until, *more]
+        if department:
+            conditions.append(ChatSession.department == department)
+        return int(db.execute(select(func.count()).select_from(ChatSession).where(*conditions)).scalar_one())
+
+    reopened = ChatSession.self_resolve_reopened_at.is_not(None)
+    views = db.execute(select(func.count()).select_from(FaqView)
+                       .where(FaqView.created_at >= since, FaqView.created_at < until)).scalar_one()
+    misses = db.execute(select(FaqMiss.query, func.count().label("n"))
+                        .where(FaqMiss.created_at >= since, FaqMiss.created_at < until)
+                        .group_by(FaqMiss.query).order_by(func.count().desc(), FaqMiss.query).limit(TOP_MISSED)).all()
+    return SelfService(
+        suggested=count(ChatSession.bot_offered_at),
+        self_resolved=count(ChatSession.self_resolved_at, ~reopened),
+        reopened_after_self_resolved=count(ChatSession.self_resolved_at, reopened),
+        handed_off=count(ChatSession.handed_off_at),
+        article_views=int(views),
+        top_missed_searches=[(query, int(n)) for query, n in misses],
+    )

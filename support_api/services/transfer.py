@@ -66,7 +66,8 @@ def _target_operator(db: Session, rt: Runtime, operator_id: str, department: str
 def transfer_session(rt: Runtime, principal: Principal, session_id: str, *, department: str | None = None,
                      operator_id: str | None = None, note: str | None = None) -> ChatSession:
     require_role(principal, Role.OPERATOR, Role.ADMIN)
-    screened = (guard.screen(rt, principal, note, session_of=lambda: visible_session_id(rt, principal, session_id))
+    screened = (guard.screen(rt, principal, note, session_of=lambda: visible_session_id(rt, principal, session_id),
+                             staff_only=True)
                 if note and note.strip() else None)
     now = utcnow()
     with rt.db.write() as db:
@@ -103,6 +104,9 @@ def transfer_session(rt: Runtime, principal: Principal, session_id: str, *, depa
 
 def _announce(rt: Runtime, moved: _Moved) -> ChatSession:
     chat = moved.chat
+    # First out of the room whoever lost the chat (on every process: realtime/revocation.py),
+    # so nothing below reaches them through it; they hear the move in their department room.
+    rt.events.revoke_session(chat)
     # Those who followed it before the move hear that it left them, too.
     rooms = status_audience(chat) + [dept_room(moved.from_department)]
     if moved.from_operator and moved.from_operator != chat.operator_id:

@@ -52,8 +52,8 @@ const ops = {
   async open(c) { const { page } = await pageOf(c.page, c.locale); await page.goto(c.url); return page.url(); },
   async goto(c) { const { page } = await pageOf(c.page); await page.goto(c.url); return page.url(); },
   async reload(c) { const { page } = await pageOf(c.page); await page.reload(); return page.url(); },
-  async click(c) { const { page } = await pageOf(c.page); await locate(page, c).first().click({ timeout: c.timeout ?? 10000 }); },
-  async fill(c) { const { page } = await pageOf(c.page); await locate(page, c).first().fill(c.text, { timeout: c.timeout ?? 10000 }); },
+  async click(c) { const { page } = await pageOf(c.page); await locate(page, c).first().click({ timeout: c.timeout ?? 20000 }); },
+  async fill(c) { const { page } = await pageOf(c.page); await locate(page, c).first().fill(c.text, { timeout: c.timeout ?? 20000 }); },
   async type(c) { const { page } = await pageOf(c.page); await locate(page, c).first().pressSequentially(c.text, { delay: c.delay ?? 20 }); },
   async press(c) { const { page } = await pageOf(c.page); await locate(page, c).first().press(c.key); },
   async check(c) { const { page } = await pageOf(c.page); await locate(page, c).first().setChecked(c.checked ?? true); },
@@ -61,7 +61,7 @@ const ops = {
   async files(c) { const { page } = await pageOf(c.page); await locate(page, c).first().setInputFiles(c.path); },
   async wait(c) {
     const { page } = await pageOf(c.page);
-    await locate(page, c).first().waitFor({ state: c.state ?? "visible", timeout: c.timeout ?? 10000 });
+    await locate(page, c).first().waitFor({ state: c.state ?? "visible", timeout: c.timeout ?? 20000 });
   },
   async texts(c) { const { page } = await pageOf(c.page); return await locate(page, c).allTextContents(); },
   async count(c) { const { page } = await pageOf(c.page); return await locate(page, c).count(); },

@@ -23,7 +23,15 @@ from support_api.lib.auth import Role
 from tests import images
 from tests.dbutil import fresh_database
 from tests.e2e.browser import Browser
-from tests.e2e.conftest import ServerProcess, World, free_port, server_env, uid, wait_until, world_on
+from tests.e2e.conftest import (
+    ServerProcess,
+    World,
+    free_port,
+    server_env,
+    uid,
+    wait_until,
+    world_on,
+)
 
 SCREENSHOTS = os.environ.get("SUPPORT_API_SCREENSHOTS")
 XSS = "<img src=x onerror=alert(1)>"
@@ -198,7 +206,7 @@ def test_new_chat_appears_in_the_queue_live_and_the_reply_reaches_the_user(brows
 
 def test_screenshot_and_text_from_the_user_show_and_bodies_render_as_text(browser: Browser, page: str,
                                                                           world: World) -> None:
-    op, user, session, user_sock = open_and_claim(browser, page, world, "画面を送ります")
+    _op, user, session, user_sock = open_and_claim(browser, page, world, "画面を送ります")
     upload = user.api.post("/v1/attachments", files={"file": ("screen.png", images.png(320, 200), "image/png")})
     assert upload.status_code == 201, upload.text
     ack = user_sock.call("message:send", {"session_id": session["id"], "client_msg_id": uid("cm"),
@@ -230,7 +238,7 @@ def test_canned_reply_is_inserted_with_slash(browser: Browser, page: str, world:
     created = admin_api.post("/v1/canned-replies", json={
         "title": title, "body": "{user_name}様、入金の反映を確認いたします。", "locale": "ja", "department": "funds"})
     assert created.status_code == 201, created.text
-    op, user, session, user_sock = open_and_claim(browser, page, world, "入金が反映されません")
+    _op, _user, _session, user_sock = open_and_claim(browser, page, world, "入金が反映されません")
 
     browser("type", page=page, role="textbox", name="Reply", text="/反映")
     browser("wait", page=page, selector="#canned [role=option]", hasText=title)
@@ -250,7 +258,7 @@ def test_canned_reply_is_inserted_with_slash(browser: Browser, page: str, world:
 
 
 def test_internal_note_stays_with_staff(browser: Browser, page: str, world: World) -> None:
-    op, user, session, user_sock = open_and_claim(browser, page, world, "口座を確認してください")
+    _op, user, session, user_sock = open_and_claim(browser, page, world, "口座を確認してください")
     colleague = world.operator(["funds"], label="kato")
     colleague_sock = colleague.socket()
     note = f"社内メモ: 本人確認が必要 {uid('n')}"
@@ -273,7 +281,7 @@ def test_internal_note_stays_with_staff(browser: Browser, page: str, world: Worl
 
 def test_server_restart_mid_chat_needs_no_reload(browser: Browser, page: str, world: World,
                                                  site: Restartable) -> None:
-    op, user, session, user_sock = open_and_claim(browser, page, world, "再起動の前")
+    _op, user, session, user_sock = open_and_claim(browser, page, world, "再起動の前")
     user_sock.close()
     # The user also has the demo app open on this chat: it resumes the newest chat.
     demo = f"{page}-demo"
@@ -304,7 +312,7 @@ def test_server_restart_mid_chat_needs_no_reload(browser: Browser, page: str, wo
 
 
 def test_guard_refusal_is_shown_inline_and_the_draft_stays(browser: Browser, page: str, world: World) -> None:
-    op, user, session, user_sock = open_and_claim(browser, page, world, "ログインできません")
+    _op, _user, _session, _user_sock = open_and_claim(browser, page, world, "ログインできません")
     draft = "パスワードを教えてください"
     browser("fill", page=page, role="textbox", name="Reply", text=draft)
     browser("press", page=page, role="textbox", name="Reply", key="Enter")
@@ -313,10 +321,10 @@ def test_guard_refusal_is_shown_inline_and_the_draft_stays(browser: Browser, pag
 
 
 def test_expired_token_asks_for_a_new_one(browser: Browser, page: str, world: World) -> None:
-    token = world.server.token(uid("op"), Role.OPERATOR, name="Short", ttl_seconds=2)
+    token = world.server.token(uid("op"), Role.OPERATOR, name="Short", ttl_seconds=5)
     open_console(browser, page, world.server, token)
     browser("wait", page=page, role="list", name="Queue")
-    browser("wait", page=page, selector="[role=alert]", hasText="Your token has expired", timeout=8_000)
+    browser("wait", page=page, selector="[role=alert]", hasText="Your token has expired", timeout=12_000)
     browser("wait", page=page, role="textbox", name="Access token")
     # The token never stays in the address bar.
     assert "token" not in browser("evaluate", page=page, expression="location.href")
@@ -354,7 +362,7 @@ def assert_accessible(browser: Browser, page: str, what: str) -> None:
 
 
 def test_axe_finds_no_serious_violations(browser: Browser, page: str, world: World) -> None:
-    op, user, session, user_sock = open_and_claim(browser, page, world, "アクセシビリティ")
+    op, _user, session, user_sock = open_and_claim(browser, page, world, "アクセシビリティ")
     user_sock.send(session["id"], "メッセージ")
     wait_in_log(browser, page, "メッセージ")
     assert_accessible(browser, page, "/console/ with a chat open")
@@ -371,6 +379,14 @@ def test_axe_finds_no_serious_violations(browser: Browser, page: str, world: Wor
     browser("wait", page=page, selector="canvas#chart-hourly")
     browser("wait", page=page, selector="tbody tr", hasText="Sato")
     assert "Away" in " ".join(browser("texts", page=page, selector="tbody tr"))
+    # The charts draw the figures of GET /admin/stats.
+    stats = world.api(admin).get("/v1/admin/stats").json()
+    opened = browser("evaluate", page=page, expression=(
+        "Chart.getChart(document.getElementById('chart-opened')).data.datasets[0].data"))
+    assert opened == [d["sessions_opened"] for d in stats["departments"]] and sum(opened) >= 1
+    hourly = browser("evaluate", page=page, expression=(
+        "Chart.getChart(document.getElementById('chart-hourly')).data.datasets.map(d => d.data.reduce((a, b) => a + b, 0))"))
+    assert sum(hourly) == sum(opened)  # every chat of this module was opened within the last 12 hours
     assert_accessible(browser, page, "/console/stats")
     shot(browser, page, "console-stats.png")
 
@@ -452,7 +468,7 @@ window.Notification = class { constructor(title, options) { window.__notificatio
 def test_alerts_unread_title_transfer_and_shortcuts(browser: Browser, page: str, world: World) -> None:
     browser("prepare", page=page, script=RECORD_NOTIFICATIONS)
     # Trading: a queue no other test of this module fills, so `j` has a known next chat.
-    op, user, session, user_sock = open_and_claim(browser, page, world, "最初の問い合わせ", department="trading")
+    op, _user, session, user_sock = open_and_claim(browser, page, world, "最初の問い合わせ", department="trading")
     browser("check", page=page, label="Desktop notifications")
     browser("evaluate", page=page, expression="window.focus()")
 
@@ -500,7 +516,7 @@ def test_alerts_unread_title_transfer_and_shortcuts(browser: Browser, page: str,
 
 
 def test_long_history_scrolls_back_and_shows_the_read_receipt(browser: Browser, page: str, world: World) -> None:
-    op, user, session, user_sock = open_and_claim(browser, page, world, "履歴 1")
+    _op, user, session, user_sock = open_and_claim(browser, page, world, "履歴 1")
     for n in range(2, 71):
         user.post_message(session["id"], f"履歴 {n}")
     browser("click", page=page, selector="ul#mine button", hasText="Hanako")
@@ -521,3 +537,53 @@ def test_long_history_scrolls_back_and_shows_the_read_receipt(browser: Browser, 
     user_sock.call("session:read", {"session_id": session["id"], "seq": reply["seq"]})
     browser("wait", page=page, selector=f"[role=log] .msg.receipt[data-seq='{reply['seq']}']")
     browser("wait", page=page, selector=".receipt-line", hasText="Seen by the user")
+
+
+def test_expiring_token_is_renewed_in_place(browser: Browser, page: str, world: World) -> None:
+    sub = uid("op")
+    short = world.server.token(sub, Role.OPERATOR, name="Renew", departments=["other"], ttl_seconds=8)
+    open_console(browser, page, world.server, short)
+    browser("wait", page=page, role="list", name="Queue")
+    # Less than a minute left: the page asks for a new token without leaving the console.
+    browser("wait", page=page, selector="#renew [role=alert]", hasText="expires in a minute")
+    fresh = world.server.token(sub, Role.OPERATOR, name="Renew", departments=["other"], ttl_seconds=3600)
+    browser("fill", page=page, role="textbox", name="Access token", text=fresh)
+    browser("click", page=page, role="button", name="Use new token")
+    browser("wait", page=page, selector="#renew", state="attached")
+    assert browser("count", page=page, selector="#renew form") == 0
+    assert browser("evaluate", page=page, expression="sessionStorage.getItem('support_api.token')") == fresh
+    time.sleep(8.5)  # the first token has expired by now
+    # Still signed in, and the socket (reconnected with the new token) still brings new chats.
+    user = world.user("late")
+    user.open_session("other", first="期限切れの後")
+    queue_item(browser, page, "Late")
+    assert browser("count", page=page, selector="#token-input") == 0
+
+
+def test_the_chat_header_shows_who_else_is_viewing(browser: Browser, page: str, world: World) -> None:
+    """Collision detection: another operator (a Python socket) opens the chat shown in the
+    page; the header names them, and forgets them when they leave. The user hears nothing."""
+    sato = world.operator(["funds"], label="sato")
+    suzuki = world.operator(["funds"], label="suzuki")
+    user = world.user("hanako")
+    user_sock = user.socket()
+    session = user.open_session("funds", first="is anyone looking at this?")
+    user_sock.join(session["id"])
+    open_console(browser, page, world.server, sato.token)
+    queue_item(browser, page, "Hanako")
+    browser("click", page=page, selector=f"ul#queue button[data-session='{session['id']}']")
+    wait_in_log(browser, page, "is anyone looking at this?")
+    # Alone on the chat: the (always present) status region says nothing.
+    assert browser("texts", page=page, selector="#viewers") == [""]
+
+    other = suzuki.socket()
+    other.join(session["id"])
+    browser("wait", page=page, selector="[role=status]#viewers", hasText="Also viewing: Suzuki", timeout=10_000)
+    assert browser("texts", page=page, selector=".chat-head #viewers") == ["Also viewing: Suzuki"]
+    # Sato's own name never appears there, though the server's list names Sato too.
+    assert other.wait_for("session:viewers", lambda p: {v["id"] for v in p["viewers"]} == {sato.id, suzuki.id})
+
+    assert other.call("session:leave", {"session_id": session["id"]})["ok"] is True
+    browser("wait", page=page, selector="#viewers", hasText="Suzuki", state="detached", timeout=10_000)
+    assert browser("texts", page=page, selector="#viewers") == [""]
+    assert not user_sock.received("session:viewers")

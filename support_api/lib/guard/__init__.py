@@ -10,7 +10,9 @@ a seed phrase. `inspect(text)` says, for one text, what it holds:
 | `private_key`          | refuse  | WIF, xprv & co, XRP secret, PEM block, 64-hex called a key    |
 | `password`             | refuse  | a password, PIN, 2FA code, CVV or API secret actually given   |
 | `solicitation`         | refuse  | operators only: asking the user for any of the above          |
+| `off_platform`         | refuse  | operators only: messenger handles/links, "contact me at" phone or e-mail, links outside the allowlist (`offplatform.py`) |
 | `possible_private_key` | confirm | 64-hex with neither key nor tx words; xprv with bad checksum  |
+| `possible_mnemonic`    | confirm | list words with no valid checksum that read as English prose (`mnemonic.COMMON_WORDS`) |
 | `card_number`          | mask    | Luhn + issuer prefix, not next to an order/ID/phone word      |
 | `my_number`            | mask    | check digit + a My Number word (or grouped 4-4-4 as printed)  |
 | `bank_account`         | mask    | 6-8 digits right after an account word                        |
@@ -25,6 +27,9 @@ Decisions (each module's docstring has the details and the reasons):
 - mnemonic: a checksum-valid 12/15/18/21/24-word window, or a run of >= 12 tokens of one
   list with a typo budget of 2 (edit distance 1 costs 1, an unknown word 2), at most 2
   repeated words, broken by common English words and sentence ends.
+- possible mnemonic: a run that would be a `mnemonic` but reads as English prose (3/4 of its
+  words among the most frequent English words, one a function word: `mnemonic.reads_as_prose`)
+  only asks; ordinary speech is never refused.
 - private key: Base58Check-valid with a private version byte; 64-hex only with a key word
   in its clause (40 characters before, 30 after), cleared by a nearer tx/hash/deposit word,
   never inside a URL.
@@ -42,8 +47,12 @@ Decisions (each module's docstring has the details and the reasons):
   the app" is not disclosure, and a warning ("never", "送らないで", "ことはありません") is
   not a request.
 
-Texts are searched in a same-length normalised view (`_core.fold`), so spans index the
-original text. Work is linear in the text; only the first `MAX_SCAN` characters are
+Texts are searched in a normalised view: `_core.fold` (same length), then, when the text
+needs it, `_core.normalise` (invisible characters removed, NFKC, confusable letters folded
+with Unicode's confusables data); spans are mapped back, so they index the original text.
+Separators are no disguise either: list words joined by "and" or by nothing at all
+(`mnemonic._glued`), keys typed in groups (`keys._grouped`). User messages describing a scam
+are recognised by `scam.find` (a warning, not a refusal: services/safety.py). Work is linear in the text; only the first `MAX_SCAN` characters are
 searched (a chat message is at most 4096), the rest is returned unchanged.
 """
 
@@ -51,18 +60,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
-from support_api.lib.guard import keys, mnemonic, numbers, phrases
-from support_api.lib.guard._core import Finding, fold, lower
+from support_api.lib.guard import keys, mnemonic, numbers, offplatform, phrases, scam
+from support_api.lib.guard._core import Finding, fold, lower, normalise
 
 MAX_SCAN = 65536
 
-REFUSE_KINDS = frozenset({"mnemonic", "private_key", "password", "solicitation"})
-CONFIRM_KINDS = frozenset({"possible_private_key"})
+REFUSE_KINDS = frozenset({"mnemonic", "private_key", "password", "solicitation", "off_platform"})
+CONFIRM_KINDS = frozenset({"possible_private_key", "possible_mnemonic"})
 MASK_KINDS = frozenset({"card_number", "my_number", "bank_account"})
 # When two refusals start at the same place, name the more specific one.
-_PRIORITY = {"private_key": 0, "mnemonic": 1, "password": 2, "solicitation": 3}
+_PRIORITY = {"private_key": 0, "mnemonic": 1, "password": 2, "solicitation": 3, "off_platform": 4}
 
 
 @dataclass(frozen=True)
@@ -73,20 +83,32 @@ class GuardResult:
     masked: tuple[Finding, ...]
 
 
-def inspect(text: str, *, author: Literal["user", "operator"] = "user") -> GuardResult:
-    """What `text` contains: the first refusal, the first possible key, and the masked text."""
-    view = fold(text[:MAX_SCAN])
+def inspect(text: str, *, author: Literal["user", "operator"] = "user",
+            allowed_domains: tuple[str, ...] | None = ()) -> GuardResult:
+    """What `text` contains: the first refusal, the first possible secret, and the masked text.
+
+    Detectors search the normalised view (`_core.normalise`: invisible characters removed,
+    NFKC, confusable letters folded); spans are mapped back onto `text`. Operators' texts are
+    also searched for solicitations and off-platform contact details (`offplatform.py`), where
+    `allowed_domains` are the link domains they may send (None: a staff-only text, such as an
+    internal note, where off-platform details are no danger)."""
+    view, positions = _normal_view(text)
     lowered = lower(view)
     refusals: list[Finding] = []
     confirms: list[Finding] = []
     for finding in (*keys.find(view), *mnemonic.find(view), *phrases.find_given(view, lowered)):
         (confirms if finding.kind in CONFIRM_KINDS else refusals).append(finding)
     if author == "operator":
-        refusals.extend(phrases.find_solicitations(lowered))
-    keyish = [finding for finding in (*refusals, *confirms) if finding.kind != "password"]
+        refusals.extend(phrases.find_solicitations_with_codes(lowered))
+        if allowed_domains is not None:
+            refusals.extend(offplatform.find(view, lowered, allowed_domains))
+    keyish = [finding for finding in (*refusals, *confirms) if finding.kind not in ("password", "off_platform")]
     masked = _without_overlaps(
         finding for finding in numbers.find(view, lowered) if not any(_overlaps(finding, key) for key in keyish)
     )
+    if positions is not None:
+        refusals, confirms = _mapped(refusals, positions), _mapped(confirms, positions)
+        masked = tuple(_mapped(list(masked), positions))
     blocked = min(refusals, key=lambda f: (f.start, _PRIORITY[f.kind]), default=None)
     ambiguous = min(confirms, key=lambda f: f.start, default=None)
     return GuardResult(
@@ -95,6 +117,37 @@ def inspect(text: str, *, author: Literal["user", "operator"] = "user") -> Guard
         masked_text=numbers.mask(text, list(masked)) if masked else text,
         masked=masked,
     )
+
+
+@lru_cache(maxsize=64)
+def _normal_view(text: str) -> tuple[str, list[int] | None]:
+    """The detectors' view of `text` and its index map (None: same indices). Cached: one
+    message is inspected, checked for a split secret and for a scam description in a row."""
+    view = fold(text[:MAX_SCAN])
+    normal = normalise(view)
+    return (view, None) if normal is None else normal
+
+
+def _view(text: str) -> str:
+    return _normal_view(text)[0]
+
+
+def could_be_part(text: str) -> bool:
+    """True when `text` could be one piece of a secret sent in several messages: nothing but
+    list words, or a run of key characters (services/safety.py then reads it together with the
+    sender's previous messages)."""
+    view = _view(text)
+    return mnemonic.only_list_words(view) or keys.has_fragment(view)
+
+
+def scam_reason(text: str) -> str | None:
+    """The kind of scam a user's `text` describes (`scam.py`), or None."""
+    return scam.find(lower(_view(text)))
+
+
+def _mapped(findings: list[Finding], positions: list[int]) -> list[Finding]:
+    """Findings in the normalised view as spans of the original text."""
+    return [Finding(f.kind, positions[f.start], positions[f.end - 1] + 1) for f in findings if f.end > f.start]
 
 
 def _overlaps(a: Finding, b: Finding) -> bool:
@@ -109,4 +162,4 @@ def _without_overlaps(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     return tuple(kept)
 
 
-__all__ = ["CONFIRM_KINDS", "MASK_KINDS", "MAX_SCAN", "REFUSE_KINDS", "Finding", "GuardResult", "inspect"]
+__all__ = ["could_be_part", "scam_reason", "CONFIRM_KINDS", "MASK_KINDS", "MAX_SCAN", "REFUSE_KINDS", "Finding", "GuardResult", "inspect"]

@@ -117,3 +117,79 @@ def bounded(text: str, start: int, end: int) -> bool:
     if text[start] in _ASCII_LETTERS and start > 0 and text[start - 1] in _ASCII_LETTERS:
         return False
     return not (text[end - 1] in _ASCII_LETTERS and end < len(text) and text[end] in _ASCII_LETTERS)
+
+
+# --- normalisation --------------------------------------------------------------------------
+# What an attacker (or a keyboard) puts in a secret so that it no longer looks like one, and
+# the detectors' view takes out again: invisible characters inside a word ("pass\u200bword"),
+# compatibility forms (NFKC: "𝐩𝐚𝐬𝐬𝐰𝐨𝐫𝐝", ligatures, no-break and thin spaces, superscripts)
+# and letters of other scripts that look like Latin ones (Cyrillic "а", Greek "ο"). The
+# normalised view is no longer the same length, so it carries, per character, the index of the
+# original character it came from: a span found in it maps back onto the original text.
+
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt): rendered as nothing.
+_INVISIBLE_RANGES = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+)
+_INVISIBLE = frozenset(chr(code) for start, end in _INVISIBLE_RANGES for code in range(start, end + 1))
+
+
+def _confusable_table() -> dict[str, str]:
+    """Non-ASCII letters that Unicode's confusables data (shipped by `confusable_homoglyphs`)
+    says look like an ASCII letter or digit, mapped to it (a letter preferred over a digit).
+    Japanese characters are left alone: "〇" is a kanji numeral, not an "O"."""
+    import json
+    from importlib.resources import files
+
+    data = json.loads(files("confusable_homoglyphs").joinpath("confusables.json").read_text(encoding="utf-8"))
+    table: dict[str, str] = {}
+    for char, homoglyphs in data.items():
+        if len(char) != 1 or char.isascii() or 0x3000 <= ord(char) <= 0x9FFF or 0xFF00 <= ord(char) <= 0xFFEF:
+            continue
+        targets = [h["c"] for h in homoglyphs if len(h["c"]) == 1 and h["c"].isascii() and h["c"].isalnum()]
+        if targets:
+            table[char] = min(targets, key=lambda c: (c.isdigit(), c))
+    return table
+
+
+_CONFUSABLE = _confusable_table()
+# A text needs the slow, per-character normalisation only when it holds one of these, or is
+# not NFKC-normal already (most Japanese text is, after `fold`).
+_SPECIAL = frozenset(_CONFUSABLE) | _INVISIBLE
+_CHAR_CACHE: dict[str, str] = {}
+
+
+def _normal_char(char: str) -> str:
+    cached = _CHAR_CACHE.get(char)
+    if cached is None:
+        if char in _INVISIBLE:
+            cached = ""
+        else:
+            cached = "".join(_CONFUSABLE.get(c, c) for c in unicodedata.normalize("NFKC", char))
+        if len(_CHAR_CACHE) < 65536:
+            _CHAR_CACHE[char] = cached
+    return cached
+
+
+def normalise(view: str) -> tuple[str, list[int]] | None:
+    """The detectors' view of `view` (already `fold`ed) with invisible characters removed,
+    NFKC applied and confusable letters folded, and for each of its characters the index of
+    the character of `view` it came from; None when that view is `view` itself."""
+    if view.isascii():
+        return None
+    if _SPECIAL.isdisjoint(view) and unicodedata.is_normalized("NFKC", view):
+        return None
+    out: list[str] = []
+    positions: list[int] = []
+    for index, char in enumerate(view):
+        if char.isascii():
+            out.append(char)
+            positions.append(index)
+            continue
+        normal = _normal_char(char)
+        out.append(normal)
+        positions.extend([index] * len(normal))
+    return "".join(out), positions

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 
 import base58
 
@@ -126,8 +127,68 @@ def _key_in_run(view: str, start: int, end: int) -> str | None:
     return None
 
 
+# A key typed in groups ("5Kb8 kLf9 zgWQ …", as printed on paper wallets) or pasted in pieces
+# (two halves, one per message: services/safety.py joins consecutive messages with a space).
+# A sequence of letter-digit chunks joined by one space or hyphen is tried, from each chunk
+# on, as the concatenation of the chunks that follow: only a Base58Check-valid WIF or extended
+# private key (certain) or a 64-hex with a key word in its clause counts, never a guess.
+_CHUNKS = re.compile(r"(?<![0-9A-Za-z])[0-9A-Za-z]{2,52}(?:[ \-][0-9A-Za-z]{2,52}){1,40}(?![0-9A-Za-z])")
+_CHUNK = re.compile(r"[0-9A-Za-z]+")
+_KEY_LENGTHS = frozenset({51, 52, 64, 66, 111, 112})
+
+
+_HEX_CHUNK = re.compile(r"(?:0[xX])?[0-9a-fA-F]+")
+
+
+def _could_start(chunk: str) -> bool:
+    """The first chunk of a WIF (5, K, L; testnet 9, c), an extended key (xprv…) or a hex key."""
+    return chunk[0] in "5KL9c" or chunk[1:4] == "prv" or bool(_HEX_CHUNK.fullmatch(chunk))
+
+
+def _keylike(chunk: str) -> bool:
+    return any(char.isdigit() or char.isupper() for char in chunk[1:]) or chunk[0].isdigit()
+
+
+def _grouped(view: str) -> Iterator[Finding]:
+    for match in _CHUNKS.finditer(view):
+        chunks = list(_CHUNK.finditer(match.group()))
+        base = match.start()
+        for first in range(len(chunks)):
+            if not _could_start(chunks[first].group()):
+                continue
+            joined = ""
+            keylike = 0
+            for last in range(first, len(chunks)):
+                joined += chunks[last].group()
+                keylike += _keylike(chunks[last].group())
+                count = last - first + 1
+                # Words of prose are rarely key-like (a digit, or a capital after the first
+                # letter); a key's chunks mostly are: prose gives up after four words.
+                if len(joined) > 112 or (count >= 4 and keylike * 4 < count):
+                    break
+                if last == first or len(joined) not in _KEY_LENGTHS or keylike * 2 < count:
+                    continue
+                start, end = base + chunks[first].start(), base + chunks[last].end()
+                kind = _joined_key(view, joined, start, end)
+                if kind is not None:
+                    yield Finding(kind, start, end)
+                    break
+
+
+def _joined_key(view: str, joined: str, start: int, end: int) -> str | None:
+    if _HEX64.fullmatch(joined):
+        return "private_key" if not _in_url(view, start) and _nearest(view, start, end) == "key" else None
+    if _WIF.fullmatch(joined):
+        payload = _b58check(joined)
+        return "private_key" if payload is not None and _is_wif(payload) else None
+    if _EXTENDED.fullmatch(joined):
+        payload = _b58check(joined)
+        return "private_key" if payload is not None and _is_extended_private(payload) else None
+    return None
+
+
 def find(view: str) -> list[Finding]:
-    findings: list[Finding] = []
+    findings: list[Finding] = list(_grouped(view))
     if "-----BEGIN" in view or "PuTTY" in view:
         ends = [match.end() for match in _PEM_END.finditer(view)]
         for match in _PEM_BEGIN.finditer(view):
@@ -139,3 +200,16 @@ def find(view: str) -> list[Finding]:
         if kind is not None:
             findings.append(Finding(kind, match.start(), match.end()))
     return findings
+
+
+_FRAGMENT = re.compile(rf"[{_B58}]{{8,}}|[0-9a-fA-F]{{16,}}")
+
+
+def has_fragment(view: str) -> bool:
+    """True when `view` holds a run that could be part of a key: 8+ base58 characters with a
+    digit or mixed case, or 16+ hex digits."""
+    for match in _FRAGMENT.finditer(view):
+        run = match.group()
+        if any(char.isdigit() for char in run) or (run.lower() != run and run.upper() != run):
+            return True
+    return False

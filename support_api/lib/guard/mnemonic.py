@@ -39,6 +39,8 @@ from mnemonic import Mnemonic
 from support_api.lib.guard._core import Finding
 
 MIN_WORDS = 12
+# The fewest words of a piece of a phrase split over several messages (services/safety.py).
+MIN_PIECE = 3
 TYPO_BUDGET = 2
 # Repeated words in a window: a real 24-word phrase repeats one word in 13% of cases and
 # three in well under 1%, while word lists in code and markup ("Dynamic: license,
@@ -102,6 +104,52 @@ id ids ios android iphone pc mac web site fee fees amount order orders trade tra
 
 # List markers glued to a number ("No.1", "1番", "1つ目", "1st") are separators, not words.
 _MARKERS = frozenset({"no", "nr", "st", "nd", "rd", "th", "word", "番", "番目", "目", "つ目", "個目", "語目"})
+
+# Words that join a list of words without being one ("abandon and ability and able"): the
+# checksum windows look through them (a valid checksum is certain whatever lies between).
+_JOINERS = frozenset({"and", "plus", "und"})
+
+# The list words that are among the most frequent English words (wordfreq's Zipf frequency
+# >= 5.0; tests/test_guard_safety.py checks this copy against the `wordfreq` package, which is
+# a test dependency only). An English sentence whose words all happen to be list words is made
+# of these and holds a function word (`FUNCTION_WORDS`: you, that, what, will…); a generated
+# phrase is not: 3/4 or more common words and a function word hold for 0.01% of 12 random
+# list words (1 in 12,000). Such a run is `possible_mnemonic` (the sender confirms), never a
+# refusal.
+COMMON_WORDS = frozenset("""
+able about above access account across act action add again age ahead air album all allow almost alone already
+also always amazing among amount another answer any april area army around art ask attack august average away
+baby ball base because become before behind believe below best better between black blood blue board body book
+box boy bring brother brown build business call can capital car card case cause century certain change charge
+check chief child choice city close club code come common company control cool cost country couple course
+cover crazy credit cross culture cup current daughter day deal december design dog door double drive during
+early earth east easy eight either else end energy enjoy enough entire evidence example expect eye face fall
+family father february federal feel female few field figure film final find fine fire first focus follow food
+force forget forward found friend front fun funny future game gas general girl give gold good great green
+group guess hair half hand happy hard have head health heart help high history hold home hope hospital hour
+huge human husband ice idea include increase industry inside interest into island issue job join just keep key
+kind know language large later law learn leave left legal level life light like list little live local long
+love main major make man march market match matter mean media member message middle million mind miss model
+mom moment month more morning mother move movie much music must myself name near need network never news next
+nice night normal north note nothing now number october off offer office often oil okay old once one online
+only open order original other outside over own page paper park party pass peace people perfect person phone
+picture piece place play please point police popular position possible post power practice present pretty
+price private problem process program project property provide public put quality question race radio range
+rate rather ready real reason record region release remember report response result return review right risk
+river road room round run safe same save say school science sea season second section security sense series
+service seven share short side sign similar simple since six size sleep small social someone song soon sorry
+sort sound source south space speak special speed staff stage stand start state stay step still story street
+strong student stuff style success such summer super sure system table talk team tell ten term test text thank
+that then there they thing this thought three time title today together tomorrow tonight top total town track
+trade travel true trust truth try turn two type under until upon use used various version very video view
+visit voice vote wait walk wall want water way west what when where wife will win wish woman word work world
+worth write wrong year you young
+""".split())
+PROSE_SHARE = 3 / 4
+FUNCTION_WORDS = frozenset("""
+you that this they what when will can have must just there then into about never only still also again
+because before any all other over such same until very where more much now
+""".split())
 
 _TOKEN = re.compile(r"[^\W\d_]+")
 # Decomposed input ("か" + U+3099) needs the combining marks inside tokens; that pattern is
@@ -199,7 +247,7 @@ def _runs(view: str, tokens: list[_Token]) -> Iterator[list[_Token]]:
         yield run
 
 
-def _heuristic_span(run: list[_Token]) -> tuple[int, int] | None:
+def _heuristic_span(run: list[_Token]) -> tuple[int, int, bool] | None:
     """The span of all windows of >= MIN_WORDS tokens within the typo budget and with at most
     MAX_REPEATS repeated words (two pointers: shrinking a window lowers both counts)."""
     first: int | None = None
@@ -221,7 +269,16 @@ def _heuristic_span(run: list[_Token]) -> tuple[int, int] | None:
         if right - left + 1 >= MIN_WORDS:
             first = run[left].start if first is None else min(first, run[left].start)
             last = token.end
-    return None if first is None or last is None else (first, last)
+    if first is None or last is None:
+        return None
+    return first, last, reads_as_prose([token.word for token in run if first <= token.start and token.end <= last])
+
+
+def reads_as_prose(words: list[str]) -> bool:
+    """True when most words are very common English words and one is a function word (see
+    `COMMON_WORDS`)."""
+    return (bool(words) and sum(word in COMMON_WORDS for word in words) >= PROSE_SHARE * len(words)
+            and not FUNCTION_WORDS.isdisjoint(words))
 
 
 def _exact_stretches(tokens: list[_Token]) -> Iterator[list[_Token]]:
@@ -230,6 +287,8 @@ def _exact_stretches(tokens: list[_Token]) -> Iterator[list[_Token]]:
     for token in tokens:
         if token.cost == _EXACT and stretch and token.language == stretch[-1].language:
             stretch.append(token)
+            continue
+        if stretch and token.word in _JOINERS:
             continue
         if len(stretch) >= MIN_WORDS:
             yield stretch
@@ -257,7 +316,7 @@ def checksum_valid(words: list[str], language: str) -> bool:
     return _fast_checksum(words, language) and _CHECKERS[language].check(" ".join(words))
 
 
-def _checksum_spans(tokens: list[_Token], covered: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+def _checksum_spans(tokens: list[_Token], covered: list[tuple[int, int]]) -> Iterator[tuple[int, int, bool]]:
     budget = _MAX_CHECKSUM_WINDOWS
     for stretch in _exact_stretches(tokens):
         if any(start <= stretch[0].start and stretch[-1].end <= end for start, end in covered):
@@ -276,20 +335,30 @@ def _checksum_spans(tokens: list[_Token], covered: list[tuple[int, int]]) -> Ite
                 if size - len(set(window)) > MAX_REPEATS and len(stretch) != size:
                     continue
                 if _fast_checksum(window, language) and _CHECKERS[language].check(" ".join(window)):
-                    yield stretch[offset].start, stretch[offset + size - 1].end
+                    # One 12-word sentence in 16 passes the checksum by chance: common words
+                    # still only ask (a generated phrase reads as prose in 0.2% of cases).
+                    yield stretch[offset].start, stretch[offset + size - 1].end, reads_as_prose(window)
 
 
 def find(view: str) -> list[Finding]:
+    """Recovery phrases (`mnemonic`) and runs of list words that read as ordinary English
+    (`possible_mnemonic`: the sender is asked to confirm)."""
+    findings = _glued(view)
     tokens = _tokens(view)
     if sum(1 for token in tokens if token.cost != _BREAK) < MIN_WORDS:
-        return []
-    spans: list[tuple[int, int]] = []
+        return findings
+    spans: list[tuple[int, int, bool]] = []
     for run in _runs(view, tokens):
         span = _heuristic_span(run)
         if span is not None:
             spans.append(span)
-    spans.extend(_checksum_spans(tokens, spans))
-    return [Finding("mnemonic", start, end) for start, end in _merge(spans)]
+    spans.extend(_checksum_spans(tokens, [(start, end) for start, end, prose in spans if not prose]))
+    certain = _merge([(start, end) for start, end, prose in spans if not prose])
+    possible = _merge([(start, end) for start, end, prose in spans
+                       if prose and not any(s <= start and end <= e for s, e in certain)])
+    findings += [Finding("mnemonic", start, end) for start, end in certain]
+    findings += [Finding("possible_mnemonic", start, end) for start, end in possible]
+    return findings
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -300,3 +369,92 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
+
+
+# --- phrases typed with no separator at all --------------------------------------------------
+# "abandonabilityable…": one letter run of 12+ list words. English: a run of >= 36 ASCII
+# letters (12 words of >= 3 letters) that splits wholly into >= 12 list words is a phrase
+# whatever its checksum (no English word or identifier is made of twelve list words). Japanese
+# (NFKD hiragana; every all-hiragana sentence splits into something): only a split with a valid
+# checksum counts. Splits are enumerated depth first, at most `_MAX_SPLITS` per run.
+_GLUED_EN = re.compile(r"[A-Za-z]{36,}")
+_GLUED_JA = re.compile(r"[\u3041-\u3096\u3099-\u309c]{16,}")
+_MAX_SPLITS = 256
+_MAX_GLUED = 24 * 8 + 8
+
+
+def _splits(text: str, language: str) -> Iterator[list[str]]:
+    words = _WORDS[language]
+    lengths = range(3, 10) if language == "english" else range(2, 10)
+    finishes: dict[int, bool] = {}
+
+    def can_finish(position: int) -> bool:
+        if position == len(text):
+            return True
+        if position not in finishes:
+            finishes[position] = any(text[position:position + n] in words and can_finish(position + n)
+                                     for n in lengths)
+        return finishes[position]
+
+    def walk(position: int, prefix: list[str]) -> Iterator[list[str]]:
+        if position == len(text):
+            yield prefix
+            return
+        if len(prefix) >= PHRASE_LENGTHS[-1]:
+            return
+        for n in lengths:
+            word = text[position:position + n]
+            if word in words and can_finish(position + n):
+                yield from walk(position + n, [*prefix, word])
+
+    if can_finish(0):
+        for count, split in enumerate(walk(0, [])):
+            if count >= _MAX_SPLITS:
+                return
+            yield split
+
+
+def _glued(view: str) -> list[Finding]:
+    findings: list[Finding] = []
+    for match in _GLUED_EN.finditer(view):
+        if len(match.group()) > _MAX_GLUED:
+            continue
+        for split in _splits(match.group().lower(), "english"):
+            if len(split) >= MIN_WORDS:
+                findings.append(Finding("mnemonic", *match.span()))
+                break
+    if _HIRAGANA.search(view):
+        findings.extend(_glued_japanese(view))
+    return findings
+
+
+def _glued_japanese(view: str) -> Iterator[Finding]:
+    for match in _GLUED_JA.finditer(view):
+        text = unicodedata.normalize("NFKD", match.group())
+        if len(text) < 24 or len(text) > 24 * 9:
+            continue
+        for split in _splits(text, "japanese"):
+            if len(split) in PHRASE_LENGTHS and checksum_valid(split, "japanese"):
+                yield Finding("mnemonic", *match.span())
+                break
+
+
+def only_list_words(view: str) -> bool:
+    """True when `view` has at least `MIN_PIECE` words and every one is a list word or a near one
+    (joiners and list markers aside), of one list: a piece of a phrase sent in several messages.
+    Stops at the first other word, so ordinary text costs a word or two."""
+    pattern = _TOKEN_DECOMPOSED if _COMBINING.search(view) else _TOKEN
+    count = 0
+    language = ""
+    for match in pattern.finditer(view):
+        raw = match.group()
+        if len(raw) > _MAX_TOKEN:
+            return False
+        word, token_language, cost = _classify(raw)
+        if word in _JOINERS or (len(raw) <= 3 and raw.lower() in _MARKERS):
+            continue
+        if cost not in (_EXACT, _NEAR) or (language and token_language != language):
+            return False
+        language = token_language
+        count += 1
+    return count >= MIN_PIECE

@@ -38,8 +38,10 @@ _MAX_GROUPS = 8
 
 # Maximal digit sequences with single space or hyphen separators (or "ー", the long-vowel
 # mark a Japanese keyboard types for "-"); possessive, so linear.
-_SEQUENCE = re.compile(r"[0-9]++(?:[ \-ー][0-9]++)*+")
-_PARTS = re.compile(r"[0-9]+|[ \-ー]")
+# Spaces may be doubled or tabs (a card copied from a PDF or a wallet app); no-break and thin
+# spaces are plain spaces in the normalised view (NFKC).
+_SEQUENCE = re.compile(r"[0-9]++(?:(?:[ \t]{1,3}|[\-ー])[0-9]++)*+")
+_PARTS = re.compile(r"[0-9]+|[ \t]+|[\-ー]")
 # A sequence touching one of these is part of something else: a word, an amount, a decimal,
 # a phone number in international form, a path, an id ("#1234…").
 _ASCII_ALNUM = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -137,7 +139,7 @@ def _sequences(view: str) -> Iterator[list[_Group]]:
         start, end = match.span()
         if end - start < 12:
             continue
-        if sum(view.count(separator, start, end) for separator in " -ー") >= _MAX_GROUPS:
+        if len(_PARTS.findall(view, start, end)) >= 2 * _MAX_GROUPS:
             continue  # a long list of numbers, not one number
         if start > 0 and view[start - 1] in _BAD_BEFORE:
             continue
@@ -148,7 +150,7 @@ def _sequences(view: str) -> Iterator[list[_Group]]:
         separator = ""
         for part in _PARTS.finditer(match.group()):
             if not part.group().isdigit():
-                separator = part.group()
+                separator = " " if part.group().isspace() else part.group()
                 continue
             groups.append(_Group(start + part.start(), start + part.end(), part.group(), separator))
         yield groups

@@ -400,3 +400,53 @@ def find_solicitations(lowered: str) -> list[Finding]:
     if _any_in(_EN_THING_NEEDLES, lowered):
         findings.extend(_english_requests(lowered))
     return findings
+
+
+# --- one-time codes --------------------------------------------------------------------------
+# "Send me the code you just received", "SMSで届いたコードを教えてください": an operator asking
+# for a one-time code names it by where it came from (received, texted, the authenticator) as
+# often as by its name, which `_EN_THING` / `_JA_THING` need. So in one sentence: a code word,
+# a word for where it came from, and a disclosure verb; minus warnings and negations (as
+# above) and codes that are something else (error, order, reference, destination tag…).
+_OTP_CODE = re.compile(r"code|(?<![a-z])number|digits|(?<![a-z])otp|コード|番号|数字|桁")
+_OTP_SOURCE = re.compile(
+    r"receiv|(?<![a-z])got(?![a-z])|sent\s+(?:to\s+)?you|we\s+(?:just\s+)?sent|texted|(?<![a-z])sms|text\s+message"
+    r"|authenticator|2fa|one[\s-]?time|verification|(?:on|to)\s+your\s+(?:phone|screen|device|number)|from\s+your\s+(?:phone|app)"
+    r"|届い|届く|受信|送信され|送られ|sms|ショートメール|認証アプリ|オーセンティケーター|表示されて|ワンタイム|認証"
+)
+_OTP_DISCLOSE = re.compile(
+    r"(?<![a-z])(?:tell|send|give|share|provide|read|reply|forward|post|dm|what's|what\s+is|what\s+was|let\s+(?:me|us)\s+know)"
+    r"(?![a-z])|教え|おしえ|送って|お送り|送信して|伝え|お伝え|知らせ|お知らせ|共有|返信|お聞かせ|ご提供|読み上げ|見せ"
+)
+_OTP_OTHER_CODE = re.compile(
+    r"(?:error|エラー|order|注文|reference|参照|ticket|tracking|追跡|transaction|取引|promo|referral|紹介|zip|postal|郵便"
+    r"|country|国|qr|invite|招待|branch|支店|bank|銀行|swift|tag|タグ|memo|destination|phone|電話|account|口座|会員"
+    r"|case|ケース|問い合わせ|お問い合わせ|受付)[\s-]*(?:code|number|コード|番号|no\.?)"
+)
+_OTP_SENTENCE_END = re.compile(r"[!?。！？\n]|\.(?![0-9])")
+
+
+def _otp_requests(lowered: str) -> Iterator[Finding]:
+    if not (_OTP_SOURCE.search(lowered) and _OTP_DISCLOSE.search(lowered)):
+        return  # each part somewhere in the text first: most texts lack one
+    position = 0
+    for sentence in _OTP_SENTENCE_END.split(lowered):
+        start, position = position, position + len(sentence) + 1
+        if not (_OTP_CODE.search(sentence) and _OTP_SOURCE.search(sentence)):
+            continue
+        verb = _OTP_DISCLOSE.search(sentence)
+        if verb is None or _OTP_OTHER_CODE.search(sentence):
+            continue
+        if _EN_NEGATION.search(sentence) or _EN_WARNING.search(sentence) or _JA_WARNING.search(sentence):
+            continue
+        if _JA_NEGATION_AFTER.search(sentence, verb.end()) or _JA_NEGATION_BEFORE.search(sentence):
+            continue
+        yield Finding("solicitation", start, start + len(sentence))
+
+
+def find_solicitations_with_codes(lowered: str) -> list[Finding]:
+    """`find_solicitations` plus requests for a one-time code named by where it came from."""
+    findings = find_solicitations(lowered)
+    if not findings and _OTP_CODE.search(lowered):
+        findings.extend(_otp_requests(lowered))
+    return findings

@@ -4,7 +4,7 @@
 import { t, lang } from "./i18n.js";
 import {
   Api, ApiError, call, categoryName, claimsOf, connectSocket, dropToken, duration, el, expired, initLang,
-  languageSelect, loadToken, renderMessage, renderSignIn,
+  languageSelect, loadToken, renderMessage, renderSignIn, saveToken,
 } from "./common.js";
 
 const root = /** @type {HTMLElement} */ (document.getElementById("app"));
@@ -21,11 +21,13 @@ const PAGE = 50;
 let listsLoaded = false;
 /** The chat on screen. */
 /** @type {null | {session: any, messages: Map<number, any>, notes: Map<number, any>, maxSeq: number, minSeq: number,
- *   maxNoteSeq: number, userReadSeq: number, typingTimer: any}} */
+ *   maxNoteSeq: number, userReadSeq: number, typingTimer: any, viewers: any[]}} */
 let open = null;
 let everConnected = false;
 let refreshTimer = /** @type {any} */ (null);
 let expiryTimer = /** @type {any} */ (null);
+let renewTimer = /** @type {any} */ (null);
+const RENEW_BEFORE_MS = 60_000;
 let typingSentAt = 0;
 /** @type {any[]} */ let cannedItems = [];
 let cannedActive = -1;
@@ -61,15 +63,46 @@ function start(message = "") {
  *  (setTimeout fires at once beyond 2^31-1 ms: a long-lived token is looked at again later.) */
 function armExpiry() {
   clearTimeout(expiryTimer);
+  clearTimeout(renewTimer);
   if (!claims.exp) return;
   expiryTimer = setTimeout(() => (expired(claims) ? signOut("expired") : armExpiry()),
                            Math.min(2 ** 31 - 1, Math.max(0, claims.exp * 1000 - Date.now())));
+  const warnIn = claims.exp * 1000 - RENEW_BEFORE_MS - Date.now();
+  if (warnIn < 2 ** 31 - 1) renewTimer = setTimeout(askForRenewal, Math.max(0, warnIn));
+}
+
+/** A minute before the token expires: a paste box in the page, so the operator keeps the
+ *  open chat. A new token reconnects the socket with it and resumes (asyncapi.yaml, Token expiry). */
+function askForRenewal() {
+  const box = el("textarea", { id: "renew-token", rows: 2, cols: 60, autocomplete: "off", spellcheck: "false" });
+  const error = el("span", { class: "form-error", role: "alert" });
+  ui.renew.replaceChildren(el("form", { class: "renew", onsubmit: (/** @type {Event} */ event) => {
+    event.preventDefault();
+    const token = box.value.trim();
+    const fresh = claimsOf(token);
+    if (!fresh || expired(fresh) || fresh.sub !== claims.sub || !STAFF.includes(fresh.role)) {
+      error.textContent = t("signin.invalid");
+      return;
+    }
+    saveToken(token);
+    claims = fresh;
+    api.token = token;
+    ui.renew.replaceChildren();
+    armExpiry();
+    // The handshake carries the token: reconnect with the new one; `connect` resumes everything.
+    socket.auth = { token };
+    socket.disconnect().connect();
+  } },
+  el("p", { role: "alert", text: t("renew.prompt") }),
+  el("label", { for: "renew-token", text: t("signin.token") }), box,
+  el("button", { type: "submit", text: t("renew.submit") }), error));
 }
 
 /** Back to the sign-in box, saying why. @param {string} reason */
 function signOut(reason) {
   if (socket) { socket.off(); socket.disconnect(); socket = null; }
   clearTimeout(expiryTimer);
+  clearTimeout(renewTimer);
   dropToken();
   open = null;
   everConnected = false;
@@ -84,6 +117,7 @@ function renderShell() {
   ui.status = el("select", { id: "status", onchange: () => setStatus(ui.status.value) },
     ...["online", "away", "offline"].map((s) => el("option", { value: s, text: t(`status.${s}`) })));
   ui.banner = el("div", { id: "conn-banner", class: "banner", role: "status", "aria-live": "polite" });
+  ui.renew = el("div", { id: "renew", class: "renew-box" });
   ui.queue = el("ul", { id: "queue", class: "chat-list", "aria-label": t("queue.label") });
   ui.mine = el("ul", { id: "mine", class: "chat-list", "aria-label": t("mine.label") });
   ui.chat = el("section", { id: "chat", class: "chat", "aria-labelledby": "chat-title" });
@@ -115,6 +149,7 @@ function renderShell() {
       el("button", { type: "button", text: t("shortcuts.button"), onclick: () => ui.help.showModal() }),
       el("button", { type: "button", text: t("signout"), onclick: () => signOut("manual") })),
     ui.banner,
+    ui.renew,
     el("div", { class: "layout" },
       el("nav", { class: "lists", "aria-label": t("queue.label") },
         el("h2", { text: t("queue.heading") }), ui.queue,
@@ -233,7 +268,17 @@ function connect(token) {
     if (everConnected && open) await resume(open.session.id);
     everConnected = true;
   });
-  socket.on("disconnect", () => showBanner(t("conn.down")));
+  socket.on("disconnect", () => {
+    showBanner(t("conn.down"));
+    // Who else is viewing is unknown while down; the rejoin on reconnect sends it afresh.
+    if (open) { open.viewers = []; renderViewers(); }
+  });
+  // Collision detection: the staff who have this chat open (docs/asyncapi.yaml session:viewers).
+  socket.on("session:viewers", (/** @type {any} */ data) => {
+    if (!open || data.session_id !== open.session.id) return;
+    open.viewers = data.viewers;
+    renderViewers();
+  });
   socket.on("connect_error", (/** @type {any} */ error) => {
     if (error?.data?.code === "unauthorized") signOut(error.data.details?.reason || "invalid");
     else showBanner(t("conn.down"));
@@ -320,7 +365,7 @@ async function openChat(sessionId) {
   if (open && open.session.id !== sessionId && socket?.connected) call(socket, "session:leave", { session_id: open.session.id });
   const listed = [...queue, ...mine].find((s) => s.id === sessionId);
   open = { session: listed || { id: sessionId, last_seq: 0 }, messages: new Map(), notes: new Map(), maxSeq: 0,
-           minSeq: Infinity, maxNoteSeq: 0, userReadSeq: 0, typingTimer: null };
+           minSeq: Infinity, maxNoteSeq: 0, userReadSeq: 0, typingTimer: null, viewers: [] };
   renderChat();
   renderLists();
   // Start near the end of a long chat; older pages come with the "earlier messages" button.
@@ -443,6 +488,8 @@ function renderChat() {
   }
   ui.title = el("h2", { id: "chat-title" });
   ui.state = el("p", { class: "chat-state" });
+  // Always in the page (a live region that appears only with its text is not announced).
+  ui.viewers = el("p", { id: "viewers", class: "viewers", role: "status" });
   ui.claim = el("button", { type: "button", id: "claim", text: t("claim"), onclick: claim });
   ui.transfer = el("button", { type: "button", id: "transfer", text: t("transfer"), onclick: () => openTransfer() });
   ui.close = el("button", { type: "button", id: "close", text: t("close"), onclick: closeChat });
@@ -468,14 +515,22 @@ function renderChat() {
     el("button", { type: "submit", id: "send", text: t("send") })),
   ui.error);
   ui.chat.replaceChildren(
-    el("div", { class: "chat-head" }, ui.title, ui.state,
+    el("div", { class: "chat-head" }, ui.title, ui.state, ui.viewers,
       el("div", { class: "actions" }, ui.claim, ui.transfer, ui.close)),
     ui.older, ui.log, ui.typing, ui.receipt, form, transferDialog());
   for (const m of [...open.messages.values()]) place(m.seq, renderMessage(m, { mine: m.sender.id === claims.sub }));
   for (const n of [...open.notes.values()]) place(n.after_seq + 0.5 + n.seq / 1e6, renderMessage(n, { note: true }));
   renderChatHeader();
+  renderViewers();
   renderReceipt();
   renderOlderButton();
+}
+
+/** "Also viewing: …": the other staff with this chat open (the list the server sends names us too). */
+function renderViewers() {
+  if (!open || !ui.viewers) return;
+  const others = open.viewers.filter((v) => v.id !== claims.sub).map((v) => v.name || v.id);
+  ui.viewers.textContent = others.length ? t("chat.viewers", { names: others.join(", ") }) : "";
 }
 
 function renderChatHeader() {
