@@ -190,6 +190,7 @@ class ChatClient:
         self.stop = threading.Event()
         self.paused = threading.Event()
         self.client = self._new_client()
+        self._ws: Any = None
 
     def _new_client(self) -> socketio.Client:
         client = socketio.Client(reconnection=False, http_session=self.http, request_timeout=10)
@@ -217,6 +218,7 @@ class ChatClient:
     def connect(self) -> None:
         """Connect and (re)join from the last seq held without a gap."""
         self.client.connect(self.base_url, auth={"token": self.token}, transports=["websocket"], wait_timeout=10)
+        self._ws = self.client.eio.ws  # shut by hand: a transport dropped by the server stays open
         while True:
             ack = self.client.call("session:join", {"session_id": self.session_id, "after_seq": self.contiguous(),
                                                     "limit": 200}, timeout=10)
@@ -232,6 +234,7 @@ class ChatClient:
                 self.client.eio.disconnect(abort=True)
             except Exception:  # noqa: BLE001 - a half-open client; a new one replaces it
                 pass
+            self._shut_ws()
             self.client = self._new_client()
             try:
                 self.connect()
@@ -285,7 +288,13 @@ class ChatClient:
         except Exception:  # noqa: BLE001
             pass
         self.client.eio.disconnect(abort=True)
+        self._shut_ws()
         self.http.close()
+
+    def _shut_ws(self) -> None:
+        if self._ws is not None:
+            self._ws.shutdown()  # close() is a no-op once the connection is gone
+            self._ws = None
 
 
 def cookie_for(nginx_url: str, port: int) -> str:
