@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything into ./.venv and runs the whole test suite:
-#   1. pytest on SQLite and PostgreSQL (unit, in-process API, end-to-end against the real
-#      server process, multi-process fan-out through Redis);
+#   1. pytest on SQLite and PostgreSQL: unit, in-process API, end-to-end against the real server
+#      process, multi-process fan-out through Redis, two processes and a push worker behind the
+#      real nginx (kill -9 and rolling restart), clients generated from openapi.yaml (Python with
+#      openapi-python-client; TypeScript with openapi-typescript + tsc; redocly lint), and the
+#      console and demo app in headless Chromium (npm playwright-core, axe-core);
 #   2. schemathesis fuzzing of the running server from openapi.yaml, on SQLite and PostgreSQL.
+# Debian's nginx and chromium and the npm packages (tests/codegen, tests/browser, from their lock
+# files) are installed when missing.
 # Every stage runs even when an earlier one failed, leaves a JUnit XML report in $RESULTS, and the
 # last line printed is the plain total over all of them (`N passed, N failed, N skipped`), which
 # is what CI reads; the exit status is non-zero when anything failed.
