@@ -173,6 +173,11 @@ def wait_health(base_url: str, timeout: float = 30.0, proc: subprocess.Popen[byt
 BENCH_LIMITS = {
     "SUPPORT_API_RATE_LIMIT_MESSAGES": "1000000/minute",
     "SUPPORT_API_RATE_LIMIT_SESSIONS": "1000000/hour",
+    # issue 10's per-socket event limits: a benchmark sender is not a flood
+    "SUPPORT_API_RATE_LIMIT_EVENTS": "1000000/minute",
+    "SUPPORT_API_SOCKET_FLOOD_LIMIT": "1000000/minute",
+    # every benchmark socket comes from 127.0.0.1 and connects at once
+    "SUPPORT_API_MAX_PENDING_PER_IP": "100000",
 }
 
 

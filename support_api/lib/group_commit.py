@@ -122,7 +122,7 @@ class GroupCommit(Generic[J, R]):
             if len(batch) == 1:
                 batch[0].error = exc  # it already ran alone: running it again would repeat the work
             else:
-                log.debug("group commit: a batch of %d failed; running its jobs one by one", len(batch))
+                log.debug("group commit: a batch of %d failed (%r); running its jobs one by one", len(batch), exc)
                 self._run_alone(batch)
         for waiter in batch:
             waiter.done.set()

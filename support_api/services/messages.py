@@ -120,9 +120,11 @@ def _take_seq_statement(kind: str) -> Update:
         else (devices.c.owner_type == "user", devices.c.owner_id == chats.c.user_id)
     return (
         update(chats)
-        # Not `bot` either: a user's message there is a handoff, which the ORM path makes.
-        .where(chats.c.id == bindparam("session_id"), visible,
-               chats.c.status.not_in((SessionStatus.CLOSED.value, SessionStatus.BOT.value)), ~retry)
+        # Not `bot` either: a user's message there is a handoff, which the ORM path makes. Two
+        # plain comparisons, not NOT IN: an IN list compiles to a post-compile parameter that
+        # the pipelined path's precompiled SQL text (`_compiled_seq_statement`) cannot carry.
+        .where(chats.c.id == bindparam("session_id"), visible, chats.c.status != SessionStatus.CLOSED.value,
+               chats.c.status != SessionStatus.BOT.value, ~retry)
         .values(last_seq=chats.c.last_seq + 1, updated_at=bindparam("now"), first_response_at=first_response)
         .returning(chats.c.last_seq, chats.c.user_id, chats.c.operator_id, chats.c.department,
                    exists().where(*other_side).label("notify"))
