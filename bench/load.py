@@ -443,7 +443,7 @@ def start_py_spy(out: str, pid: int | None, duration: float) -> Any:
     if not pid:
         raise SystemExit("--py-spy needs the server pid")
     return subprocess.Popen([str(benchlib.BIN / "py-spy"), "record", "--pid", str(pid), "--duration",
-                             str(max(1, int(duration))), "--rate", "100", "--nonblocking", "--format", "raw",
+                             str(max(1, int(duration))), "--rate", "250", "--nonblocking", "--format", "raw",
                              "--output", out], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -168,3 +168,19 @@ def test_device_and_admin_push_reads_are_audited(api: Api, user: str) -> None:
     registered = next(e for e in entries if e["action"] == "device.registered")
     assert registered["details"] == {"platform": "ios", "created": True, "moved_from_another_owner": False}
     assert token not in json.dumps(entries)
+
+
+def test_memory_counters_are_swept_once_a_second() -> None:
+    """lib/ratelimit.SweptMemoryStorage overrides a private hook of `limits` (the 10 ms expiry
+    timer): if a new version renamed it, the override would silently stop applying."""
+    import time as clock
+
+    from support_api.lib.ratelimit import SWEEP_SECONDS, SweptMemoryStorage
+
+    store = SweptMemoryStorage()
+    store.timer.join()  # the constructor's own first sweep
+    store.incr("gone", 0.05)
+    assert store.timer.interval == SWEEP_SECONDS and store.timer.is_alive()
+    assert store.get("gone") == 1
+    clock.sleep(SWEEP_SECONDS + 0.3)
+    assert "gone" not in store.storage  # swept without being read again

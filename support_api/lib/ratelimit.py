@@ -10,11 +10,12 @@ cannot double the limit. Two counters per key, unlike a moving window's one time
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
-from limits.storage import storage_from_string
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from support_api.config import ConfigError, Settings
@@ -22,6 +23,30 @@ from support_api.lib import metrics
 from support_api.lib.errors import ApiError
 
 KINDS = ("messages", "sessions", "uploads", "auth_failures")
+
+
+SWEEP_SECONDS = 1.0
+
+
+class SweptMemoryStorage(MemoryStorage):
+    """`limits`' memory storage, swept for expired counters once a second instead of every
+    10 ms. A counter read after its expiry is dropped on that read anyway (`get`); the sweep
+    only frees keys nobody reads again, so a coarser one changes no count. The 10 ms sweep was
+    a new timer thread and a scan of every key a hundred times a second: 3-5 % of the
+    server's CPU under load (bench/README.md, issue 16). Overrides a private hook of
+    limits 5.8 (name-mangled `__schedule_expiry`): pinned exactly in pyproject.toml, and
+    tests/test_limits_and_audit.py checks the hook is still the one called."""
+
+    def _MemoryStorage__schedule_expiry(self) -> None:
+        if not self.timer.is_alive():
+            self.timer = threading.Timer(SWEEP_SECONDS, self._MemoryStorage__expire_events)  # type: ignore[attr-defined]
+            self.timer.daemon = True
+            self.timer.start()
+
+
+def storage(uri: str | None) -> Storage:
+    """Redis when configured (every process counts together), else this process's memory."""
+    return storage_from_string(uri, key_prefix="support_api_rl") if uri else SweptMemoryStorage()
 
 
 class RateLimited(ApiError):
@@ -48,8 +73,7 @@ class RateLimits:
                 self._items[kind] = parse(text)
             except ValueError as exc:
                 raise ConfigError(f"SUPPORT_API_RATE_LIMIT_{kind.upper()} is not a limit like '60/minute': {text!r}") from exc
-        uri = settings.redis_url or "memory://"
-        self._limiter = SlidingWindowCounterRateLimiter(storage_from_string(uri, key_prefix="support_api_rl"))
+        self._limiter = SlidingWindowCounterRateLimiter(storage(settings.redis_url))
         # One audit entry per offender per minute is enough to see a flood without writing one.
         self._notice = parse("1/minute")
 
