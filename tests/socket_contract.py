@@ -1,8 +1,15 @@
 """Every Socket.IO ack and server event the end-to-end tests receive is checked against
-docs/asyncapi.yaml, as every HTTP response is checked against openapi.yaml."""
+docs/asyncapi.yaml, as every HTTP response is checked against openapi.yaml.
+
+Events are checked on the Socket.IO client's handler threads, one thread per event, all at
+once: the specs are parsed once under a lock. (With a bare `lru_cache`, a burst of events on
+a cold pytest process — 24 `queue:updated` at once in tests/e2e/test_queue_fanout_e2e.py run
+alone — had every thread parse the two YAML documents itself, ~1 s of CPU each under one GIL:
+no event was recorded within the test's 10 s wait.)"""
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -42,8 +49,21 @@ def _registry() -> Registry[Any]:
     return Registry().with_resource(openapi.as_uri(), resource)
 
 
-@lru_cache(maxsize=None)
+_LOCK = threading.Lock()
+_validators: dict[str, Draft202012Validator] = {}
+
+
 def _validator(message_key: str) -> Draft202012Validator:
+    validator = _validators.get(message_key)
+    if validator is None:
+        with _LOCK:  # one thread parses; the others wait for it instead of parsing too
+            validator = _validators.get(message_key)
+            if validator is None:
+                validator = _validators[message_key] = _build_validator(message_key)
+    return validator
+
+
+def _build_validator(message_key: str) -> Draft202012Validator:
     document = _document()
     ref = document["channels"]["socket"]["messages"][message_key]["$ref"]
     # The whole document is the root, so the payload's own $refs into components resolve; its
