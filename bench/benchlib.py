@@ -214,6 +214,11 @@ class ServerProcess:
     nofile: int | None = None
     jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
+    # Several processes of one deployment (load.py --server-procs): the message queue they
+    # share, and the database the first one created (the others neither create nor drop it).
+    redis_url: str | None = None
+    shared_database_url: str | None = None
+
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     var_dir: Path | None = None
@@ -239,6 +244,9 @@ class ServerProcess:
             "SUPPORT_API_DATABASE_URL": self.database_url,
         })
         env.pop("SUPPORT_API_REDIS_URL", None)
+        if self.redis_url:
+            check_loopback(self.redis_url)
+            env["SUPPORT_API_REDIS_URL"] = self.redis_url
         # The per-sender limits (60 messages/minute by default) are for abuse, not capacity:
         # keep the limiter in the measured path but far above what one benchmark client sends.
         env.update(BENCH_LIMITS)
@@ -275,7 +283,9 @@ class ServerProcess:
 
     def _start(self) -> "ServerProcess":
         self.var_dir = Path(tempfile.mkdtemp(prefix="support_api_bench_"))
-        if self.db == "sqlite":
+        if self.shared_database_url:
+            self.database_url = self.shared_database_url
+        elif self.db == "sqlite":
             self.database_url = f"sqlite:///{self.var_dir / 'support_api.db'}"
         elif self.db == "postgresql":
             self.pg_db = f"bench_{secrets.token_hex(4)}"
@@ -285,8 +295,9 @@ class ServerProcess:
         else:
             raise ValueError(f"unknown db {self.db!r}")
         env = self._env()
-        subprocess.run(self._command("db", "upgrade"), env=env, check=True, cwd=self.source or REPO,
-                       stdout=subprocess.DEVNULL)
+        if not self.shared_database_url:
+            subprocess.run(self._command("db", "upgrade"), env=env, check=True, cwd=self.source or REPO,
+                           stdout=subprocess.DEVNULL)
         self.port = free_port()
         log = open(self.log_path or (self.var_dir / "server.log"), "ab")  # noqa: SIM115 - closed by the child's exit
         nofile = self.nofile
@@ -493,8 +504,10 @@ class Sampler(threading.Thread):
 class CpuMeter:
     """CPU seconds used between start() and stop() by the server, the generator, postgres, and all."""
 
-    def __init__(self, server_pid: int | None, generator_pids: Iterable[int], pg_dbname: str | None = None) -> None:
+    def __init__(self, server_pid: int | None, generator_pids: Iterable[int], pg_dbname: str | None = None,
+                 more_servers: Iterable[int] = ()) -> None:
         self.server = psutil.Process(server_pid) if server_pid else None
+        self.more_servers = [psutil.Process(p) for p in more_servers]  # summed into "server"
         self.generator = [psutil.Process(p) for p in generator_pids] + [psutil.Process()]
         self.pg_dbname = pg_dbname
         self._pg = postgres_procs(pg_dbname) if pg_dbname else []
@@ -505,7 +518,8 @@ class CpuMeter:
         total = psutil.cpu_times()
         return {
             "wall": time.monotonic(),
-            "server": cpu_seconds(self.server) if self.server else 0.0,
+            "server": (cpu_seconds(self.server) if self.server else 0.0)
+            + sum(cpu_seconds(p) for p in self.more_servers),
             "generator": sum(cpu_seconds(p) for p in self.generator),
             "postgres": sum(cpu_seconds(p) for p in self._pg),
             "machine": total.user + total.system + getattr(total, "irq", 0) + getattr(total, "softirq", 0)

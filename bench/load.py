@@ -135,9 +135,13 @@ async def worker_async(conn: Any, cfg: dict[str, Any]) -> None:
         users.append(client)
 
     t_connect = time.monotonic()
+    # With several server processes, each chat's two sides are on different ones (a user on
+    # process i mod N, its operator on the next): every message crosses the Redis queue.
+    urls: list[str] = cfg["urls"]
     conn_results = await benchlib.gather_limited(
-        [benchlib.connect_client(ops[i], url, cfg["op_tokens"][i]) for i in ops]
-        + [benchlib.connect_client(users[k], url, s["user_token"]) for k, s in enumerate(cfg["sessions"])],
+        [benchlib.connect_client(ops[i], urls[(i + 1) % len(urls)], cfg["op_tokens"][i]) for i in ops]
+        + [benchlib.connect_client(users[k], urls[s["index"] % len(urls)], s["user_token"])
+           for k, s in enumerate(cfg["sessions"])],
         cfg["connect_concurrency"])
     connect_errors = [repr(r) for r in conn_results if isinstance(r, BaseException)]
     connect_s = time.monotonic() - t_connect
@@ -310,7 +314,7 @@ def setup_sessions(url: str, secret: str, n_sessions: int, n_ops: int, tag: str)
         status, claimed = benchlib.http_json("POST", f"{url}/v1/sessions/{body['id']}/claim", token=op_tokens[op])
         if status != 200:
             raise RuntimeError(f"claim -> {status} {claimed}")
-        return {"id": body["id"], "user_token": token, "op": op}
+        return {"id": body["id"], "user_token": token, "op": op, "index": i}
 
     with ThreadPoolExecutor(8) as pool:
         sessions = list(pool.map(create, range(n_sessions)))
@@ -452,6 +456,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     nofile = benchlib.raise_nofile(n_sockets * 2 + 1024)
     tag = secrets.token_hex(3)
     server: benchlib.ServerProcess | None = None
+    more: list[benchlib.ServerProcess] = []  # --server-procs beyond the first
     source: benchlib.Source | None = None
     if args.spawn:
         source = benchlib.Source(args.source_ref, args.source_dir)
@@ -460,17 +465,30 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                         source=source.path, tcp_nodelay=args.server_tcp_nodelay,
                                         log_path=Path(args.server_log).resolve() if args.server_log else None,
                                         extra_env=benchlib.parse_env(args.server_env))
+        if args.server_procs > 1:
+            server.redis_url = args.redis_url
         try:
             server.start()
+            # More processes of the same deployment: one database, one Redis message queue.
+            for _ in range(args.server_procs - 1):
+                more.append(benchlib.ServerProcess(
+                    db=args.db, async_mode=args.async_mode, pg_admin_url=args.pg_admin_url,
+                    max_connections=args.max_connections, log_level=args.server_log_level, source=source.path,
+                    jwt_secret=server.jwt_secret, redis_url=args.redis_url,
+                    shared_database_url=server.database_url, extra_env=benchlib.parse_env(args.server_env),
+                    log_path=Path(f"{args.server_log}.{len(more) + 1}").resolve() if args.server_log else None))
+                more[-1].start()
         finally:
             if server.proc is None:
                 source.cleanup()
         url, secret, server_pid = server.url, server.jwt_secret, server.pid
-        server_desc = (f"spawned: {args.async_mode}, {args.db}, pid {server_pid}, {url}; code: {source.description}; "
+        urls = [url, *(m.url for m in more)]
+        server_desc = (f"spawned: {args.async_mode}, {args.db}, pid {server_pid}, {url}" + (f" + {len(more)} more process(es) on Redis" if more else "") + f"; code: {source.description}; "
                        f"scheduling: {args.priority}" + ("; TCP_NODELAY via bench/nodelay_serve.py"
                                                          if args.server_tcp_nodelay else ""))
     else:
         url, secret, server_pid = benchlib.attach_running(args.url, args.jwt_secret, args.server_pid)
+        urls = [url]
         server_desc = f"running server at {url}, pid {server_pid}"
     procs: list[Any] = []
     try:
@@ -489,7 +507,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             my_ops = [i for i in range(args.operators) if i % n_procs == w]
             my_sessions = [s for s in sessions if s["op"] in my_ops]
             share = args.rate * len(my_sessions) / max(1, len(sessions))
-            cfg = {"url": url, "base_ns": base_ns, "tag": tag, "worker": w, "operators": my_ops,
+            cfg = {"url": url, "urls": urls, "base_ns": base_ns, "tag": tag, "worker": w, "operators": my_ops,
                    "op_tokens": {i: op_tokens[i] for i in my_ops}, "sessions": my_sessions, "rate": share,
                    "duration": args.duration, "warmup": args.warmup, "grace": args.grace, "grace_max": args.grace_max,
                    "padding": " " + "x" * args.body_padding if args.body_padding else "",
@@ -519,7 +537,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if server is not None and server.pg_db:
             # The PostgreSQL backends serving our fresh database get the same priority.
             benchlib.prioritise_postgres(server.pg_db, args.priority)
-        cpu = benchlib.CpuMeter(server_pid, [p.pid for p in procs], pg_dbname=server.pg_db if server else None)
+        cpu = benchlib.CpuMeter(server_pid, [p.pid for p in procs], pg_dbname=server.pg_db if server else None,
+                                more_servers=[m.pid for m in more])
         start_ns = time.monotonic_ns() + 500_000_000
         for pipe in pipes:
             pipe.send(("go", start_ns))
@@ -561,6 +580,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             p.join(15 if sys.exc_info()[0] is None else 1)
             if p.is_alive():
                 p.terminate()
+        for extra in more:
+            extra.stop()  # before the first: it drops the database they share
         if server is not None:
             server.stop()
         if source is not None:
@@ -574,6 +595,10 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--spawn", action="store_true", help="start a server on a fresh database, stop it after")
     p.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite", help="with --spawn (default sqlite)")
     p.add_argument("--async-mode", choices=["eventlet", "gevent"], default="eventlet", help="with --spawn")
+    p.add_argument("--server-procs", type=int, default=1,
+                   help="with --spawn --db postgresql: this many server processes on one database and one Redis "
+                        "(--redis-url); each chat's user and operator on different processes (default 1)")
+    p.add_argument("--redis-url", default="redis://127.0.0.1:6379/0", help="with --server-procs > 1 (default %(default)s)")
     p.add_argument("--pg-admin-url", default=benchlib.DEFAULT_PG_ADMIN_URL,
                    help="with --spawn --db postgresql: where to CREATE/DROP the fresh database (default %(default)s)")
     p.add_argument("--source-ref", metavar="REF",
@@ -621,6 +646,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     benchlib.exit_on_sigterm()
+    if args.server_procs > 1 and not (args.spawn and args.db == "postgresql"):
+        raise SystemExit("--server-procs > 1 needs --spawn --db postgresql (the processes share one database)")
     args.priority = benchlib.apply_priority(args.priority)
     if args.shape == "pairs":
         # Issue 16's shape: 100 chats, each user with its own operator, both sides sending.

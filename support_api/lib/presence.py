@@ -131,7 +131,9 @@ class RedisPresence:
     def __init__(self, redis_url: str) -> None:
         import redis
 
-        self._redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+        from support_api.lib import redis_pool
+
+        self._redis = redis_pool.connect(redis_url, socket_timeout=5, socket_connect_timeout=5)
         self._errors = (redis.RedisError, OSError)
         self._process = uuid.uuid4().hex[:12]
         self._local = _Local()

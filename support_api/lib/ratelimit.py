@@ -46,7 +46,11 @@ class SweptMemoryStorage(MemoryStorage):
 
 def storage(uri: str | None) -> Storage:
     """Redis when configured (every process counts together), else this process's memory."""
-    return storage_from_string(uri, key_prefix="support_api_rl") if uri else SweptMemoryStorage()
+    if not uri:
+        return SweptMemoryStorage()
+    from support_api.lib import redis_pool  # a blocking pool: every sender of a burst counts at once
+
+    return storage_from_string(uri, key_prefix="support_api_rl", connection_pool=redis_pool.pool(uri))
 
 
 class RateLimited(ApiError):

@@ -26,6 +26,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import socketio
 from sqlalchemy import select
@@ -33,6 +34,7 @@ from sqlalchemy import select
 from support_api.lib.access import can_see_parts
 from support_api.lib.auth import Principal, Role
 from support_api.lib.events import CONTROL_EVENT, dept_room, session_room
+from support_api.lib import redis_pool
 from support_api.lib.db import Database
 from support_api.models import ChatSession
 from support_api.realtime import connections
@@ -58,6 +60,18 @@ class _Intercept:
 
 
 class ControlRedisManager(_Intercept, socketio.RedisManager):
+    def _redis_connect(self) -> None:
+        """python-socketio's own connect, on a blocking pool (lib/redis_pool.py: a publish
+        refused by a full pool made the manager reconnect and lose what its listener had not
+        read yet). Overrides a private hook of python-socketio 5.18.1, pinned exactly;
+        sentinel URLs keep the library's own path."""
+        if urlsplit(self.redis_url).scheme.endswith("+sentinel"):
+            super()._redis_connect()  # type: ignore[misc]
+            return
+        self.redis = redis_pool.connect(self.redis_url, **self.redis_options)
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.connected = True
+
     def _handle_emit(self, message: dict[str, Any]) -> None:
         if message.get("event") == CONTROL_EVENT:
             self._control(message.get("data"))

@@ -65,7 +65,9 @@ class Viewers:
         if redis_url:
             import redis
 
-            self._redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+            from support_api.lib import redis_pool
+
+            self._redis = redis_pool.connect(redis_url, socket_timeout=5, socket_connect_timeout=5)
             self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
 
     # --- changes -------------------------------------------------------------------------
