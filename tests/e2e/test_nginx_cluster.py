@@ -11,12 +11,18 @@ other. Under load:
 2. rolling restart, SIGTERM to each process in turn (each exits 0 and comes back): no
    acknowledged message lost, and nginx answers no 5xx meanwhile.
 
+Apart from that, clients on the long-polling transport only: nginx's `support_api_lb` cookie
+keeps every request of an Engine.IO session on the process that holds it, for several clients
+on both processes at once, and they chat across processes (without the cookie, the same
+requests are spread and refused).
+
 nginx is Debian's package (scripts/test.sh installs it when missing); it runs in the
 foreground (`daemon off`) from a temp directory, on a free port.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -322,7 +328,10 @@ def history(base_url: str, token: str, session_id: str) -> list[dict[str, Any]]:
                 return items
 
 
-def test_kill_and_rolling_restart_behind_nginx(tmp_path: Path) -> None:
+@contextmanager
+def cluster_behind_nginx(tmp_path: Path, *, worker: bool = True) -> Iterator[tuple[Cluster, str, Path]]:
+    """Two server processes (and the push worker) on a fresh database, behind nginx: yields the
+    cluster, nginx's URL and its access log."""
     backend = backends()[-1]  # PostgreSQL whenever the run has it (CI does)
     with fresh_database(backend) as db_url:
         cluster = Cluster(db_url, tmp_path / "var")
@@ -330,12 +339,19 @@ def test_kill_and_rolling_restart_behind_nginx(tmp_path: Path) -> None:
         try:
             cluster.start(0)
             cluster.start(1)
-            cluster.start_worker()
+            if worker:
+                cluster.start_worker()
             with run_nginx(tmp_path / "nginx", cluster.ports) as (nginx_url, access_log):
-                _scenario(cluster, nginx_url, access_log)
-            assert cluster.worker is not None and cluster.worker.poll() is None, "the push worker died"
+                yield cluster, nginx_url, access_log
+            if worker:
+                assert cluster.worker is not None and cluster.worker.poll() is None, "the push worker died"
         finally:
             cluster.stop_all()
+
+
+def test_kill_and_rolling_restart_behind_nginx(tmp_path: Path) -> None:
+    with cluster_behind_nginx(tmp_path) as (cluster, nginx_url, access_log):
+        _scenario(cluster, nginx_url, access_log)
 
 
 def _scenario(cluster: Cluster, nginx_url: str, access_log: Path) -> None:
@@ -454,3 +470,178 @@ def _check_all_delivered(clients: list[ChatClient], chats: list[tuple[str, str]]
             with client.lock:
                 assert not client.conflicts, client.conflicts[:3]
                 assert all(client.seen[seq] == ids[seq] for seq in range(1, last + 1))
+
+
+# --- long-polling clients ---------------------------------------------------------------
+
+POLLING_USERS = 6  # at least; more if the first ones all landed on one process
+
+
+class PollingClient:
+    """A Socket.IO client on the long-polling transport only, as an app behind a proxy that
+    blocks websockets: every packet is its own HTTP request through nginx, and each must reach
+    the process that holds the Engine.IO session. It keeps cookies as the apps do (python-socketio
+    keeps them in its requests.Session; `lb_cookie` presets the balancer's)."""
+
+    def __init__(self, name: str, base_url: str, token: str, lb_cookie: str | None = None) -> None:
+        self.name = name
+        self.http = requests.Session()  # starts empty: nginx's first answer sets support_api_lb
+        if lb_cookie:
+            self.http.cookies.set("support_api_lb", lb_cookie)
+        self.client = socketio.Client(reconnection=False, http_session=self.http, request_timeout=10)
+        self.cond = threading.Condition()
+        self.bodies: list[str] = []
+        self.disconnects = 0
+        self.client.on("message:new", self._on_message)
+        self.client.on("disconnect", self._on_disconnect)
+        self.client.connect(base_url, auth={"token": token}, transports=["polling"], wait_timeout=10)
+        assert self.client.transport() == "polling"
+        self.eio_sid: str = self.client.eio.sid
+
+    def _on_message(self, data: dict[str, Any]) -> None:
+        with self.cond:
+            self.bodies.append(data["body"])
+            self.cond.notify_all()
+
+    def _on_disconnect(self, *_: Any) -> None:
+        with self.cond:
+            self.disconnects += 1
+            self.cond.notify_all()
+
+    def join(self, session_id: str) -> None:
+        ack = self.client.call("session:join", {"session_id": session_id, "after_seq": 0}, timeout=10)
+        assert ack["ok"] is True, (self.name, ack)
+
+    def send(self, session_id: str, body: str) -> None:
+        ack = self.client.call("message:send", {"session_id": session_id, "body": body,
+                                                "client_msg_id": uid("poll")}, timeout=10)
+        assert ack["ok"] is True, (self.name, ack)
+
+    def wait_for_body(self, body: str) -> None:
+        with self.cond:
+            assert self.cond.wait_for(lambda: body in self.bodies or self.disconnects > 0, 10), \
+                f"{self.name}: no message:new {body!r} within 10 s (got {self.bodies})"
+        assert self.disconnects == 0, f"{self.name} was disconnected"
+
+    def close(self) -> None:
+        try:
+            self.client.disconnect()
+        finally:
+            self.client.eio.disconnect(abort=True)
+            self.http.close()
+
+
+def polling_requests(access_log: Path, eio_sid: str) -> list[tuple[int, str]]:
+    """(status, upstream) of every request nginx logged for one Engine.IO session."""
+    out = []
+    for status, line in statuses(access_log):
+        if f"sid={eio_sid}&" in line or f"sid={eio_sid} " in line:
+            upstream = re.search(r" upstream=(\S+)", line)
+            assert upstream is not None, line
+            out.append((status, upstream.group(1)))
+    return out
+
+
+def upstream_of(access_log: Path, eio_sid: str) -> str:
+    wait_until(lambda: bool(polling_requests(access_log, eio_sid)), timeout=5, what=f"nginx to log {eio_sid}")
+    return polling_requests(access_log, eio_sid)[0][1]
+
+
+def test_polling_clients_stay_on_one_process_behind_nginx(tmp_path: Path) -> None:
+    """Long-polling through nginx: a client with no cookie gets `support_api_lb` on its first
+    answer, keeps it, and every request of its Engine.IO session reaches the process that holds
+    the session (any other process would answer 400 "Invalid session" and the client would
+    drop). Several clients at once, on both processes, chat with an operator on the other one.
+    Without the cookie, the same session's requests are spread and refused."""
+    with cluster_behind_nginx(tmp_path, worker=False) as (cluster, nginx_url, access_log):
+        probe = cluster.procs[0]
+        assert probe is not None
+        upstream_port = {f"127.0.0.1:{port}": port for port in cluster.ports}
+        cookie_to = {port: cookie_for(nginx_url, port) for port in cluster.ports}
+        clients: list[PollingClient] = []
+        try:
+            # Users connect first, each with an empty cookie jar (a fresh app install): nginx picks
+            # a process at random. Until both processes have some (certain after a few).
+            users: list[tuple[PollingClient, str, str]] = []  # (client, user id, upstream)
+            while len(users) < POLLING_USERS or len({u[2] for u in users}) < 2:
+                assert len(users) < 24, f"every user landed on one process: {[u[2] for u in users]}"
+                user_id = uid("poll-user")
+                token = probe.token(user_id, Role.USER, name=f"User {len(users)}")
+                client = PollingClient(f"u{len(users)}", nginx_url, token)
+                clients.append(client)
+                assert client.http.cookies.get("support_api_lb"), "nginx set no balancer cookie"
+                users.append((client, token, upstream_of(access_log, client.eio_sid)))
+
+            # Each user's chat, opened and claimed through nginx (REST) before any operator is
+            # online (an online operator would take waiting chats itself).
+            chats: list[tuple[PollingClient, str, str, str]] = []  # (user client, session, op token, op port)
+            for i, (user, token, upstream) in enumerate(users):
+                op_token = probe.token(uid("poll-op"), Role.OPERATOR, name=f"Op {i}", departments=["funds"])
+                opened = requests.post(f"{nginx_url}/v1/sessions", json={"category": "funds"},
+                                       headers={"Authorization": f"Bearer {token}"}, timeout=10)
+                assert opened.status_code == 201, opened.text
+                session_id = opened.json()["id"]
+                claimed = requests.post(f"{nginx_url}/v1/sessions/{session_id}/claim",
+                                        headers={"Authorization": f"Bearer {op_token}"}, timeout=10)
+                assert claimed.status_code == 200, claimed.text
+                other = next(p for p in cluster.ports if p != upstream_port[upstream])
+                chats.append((user, session_id, op_token, other))
+
+            # Each operator polls too, pinned by cookie to the process its user is not on.
+            pairs = []
+            for i, (user, session_id, op_token, other) in enumerate(chats):
+                op = PollingClient(f"o{i}", nginx_url, op_token, lb_cookie=cookie_to[other])
+                clients.append(op)
+                assert upstream_port[upstream_of(access_log, op.eio_sid)] == other
+                user.join(session_id)
+                op.join(session_id)
+                pairs.append((user, op, session_id))
+
+            # Everyone chats at once: the message and the reply cross processes through Redis.
+            def converse(user: PollingClient, op: PollingClient, session_id: str) -> None:
+                user.send(session_id, f"hello from {user.name}")
+                op.wait_for_body(f"hello from {user.name}")
+                op.send(session_id, f"reply to {user.name}")
+                user.wait_for_body(f"reply to {user.name}")
+
+            errors: list[BaseException] = []
+
+            def run(pair: tuple[PollingClient, PollingClient, str]) -> None:
+                try:
+                    converse(*pair)
+                except BaseException as exc:  # noqa: BLE001 - raised on the test's thread below
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=run, args=(pair,)) for pair in pairs]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+            if errors:
+                raise errors[0]
+
+            # Every request of every session reached one process, and none was refused.
+            for client in clients:
+                assert client.client.connected and client.disconnects == 0, f"{client.name} dropped"
+                seen = polling_requests(access_log, client.eio_sid)
+                assert len(seen) >= 4, (client.name, seen)  # connect, join, send, the polls between
+                assert {upstream for _, upstream in seen} == {seen[0][1]}, (client.name, seen)
+                assert all(status == 200 for status, _ in seen), (client.name, seen)
+            assert {upstream_port[u[2]] for u in users} == set(cluster.ports)
+        finally:
+            for client in clients:
+                client.close()
+
+        # The control: without the cookie, one session's requests are spread over both processes,
+        # and the one that does not hold it refuses them.
+        handshake = requests.get(f"{nginx_url}/socket.io/", params={"EIO": "4", "transport": "polling"}, timeout=5)
+        assert handshake.status_code == 200, handshake.text
+        sid = json.loads(handshake.text[1:])["sid"]
+        holder = handshake.headers["X-Upstream"]
+        answers = []
+        for _ in range(24):
+            pong = requests.post(f"{nginx_url}/socket.io/", params={"EIO": "4", "transport": "polling", "sid": sid},
+                                 data="3", timeout=5)  # an Engine.IO pong: harmless to the session
+            answers.append((pong.headers["X-Upstream"], pong.status_code))
+        assert all((status == 200) == (upstream == holder) for upstream, status in answers), answers
+        assert {upstream for upstream, _ in answers} == set(upstream_port), answers
