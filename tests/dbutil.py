@@ -27,12 +27,14 @@ def backends() -> list[str]:
 
 
 @contextmanager
-def fresh_database(backend: str) -> Iterator[str]:
-    """Yield the URL of an empty database with the schema migrated to head; drop it after."""
+def fresh_database(backend: str, *, migrated: bool = True) -> Iterator[str]:
+    """Yield the URL of an empty database with the schema migrated to head (left without any
+    schema with `migrated=False`, for a test that runs the migration itself); drop it after."""
     if backend == "sqlite":
         with tempfile.TemporaryDirectory(prefix="support_api_test_") as tmp:
             url = f"sqlite:///{Path(tmp) / 'test.db'}"
-            migrate.upgrade(url)
+            if migrated:
+                migrate.upgrade(url)
             yield url
         return
     base = os.environ.get(PG_ENV)
@@ -44,7 +46,8 @@ def fresh_database(backend: str) -> Iterator[str]:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
     try:
-        migrate.upgrade(url)
+        if migrated:
+            migrate.upgrade(url)
         yield url
     finally:
         with admin.connect() as conn:
