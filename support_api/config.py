@@ -366,13 +366,20 @@ class Settings:
             return path.read_text().strip()
         self.var_dir.mkdir(parents=True, exist_ok=True)
         secret = secrets.token_urlsafe(48)
-        # O_EXCL: two processes starting at once agree on whichever secret was written first.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return path.read_text().strip()
+        # Written whole to a private file, then linked into place (a link never replaces an
+        # existing file): two processes starting at once agree on whichever secret came first,
+        # and neither can read the other's file before it is written (an O_EXCL create followed
+        # by the write let the second process read an empty secret in between).
+        draft = self.var_dir / f".jwt_secret.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secret)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            return path.read_text().strip()
+        finally:
+            draft.unlink()
         return secret
 
     def resolved_signing_secret(self) -> bytes:

@@ -24,6 +24,22 @@ def test_generated_secret_is_stable(tmp_path: Path) -> None:
                              ).resolved_jwt_secret() == "s" * 40
 
 
+def test_processes_starting_together_agree_on_the_generated_secret(tmp_path: Path) -> None:
+    """Two server processes on one shared var/ (deploy/compose.yaml's /data volume) create the
+    secret at once: each must read the whole secret the other wrote, never an empty file."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(6) as pool:
+        secrets_seen = pool.map(_resolve_secret, [str(tmp_path)] * 24)
+    assert len(set(secrets_seen)) == 1 and len(secrets_seen[0]) >= 48
+    assert [p.name for p in tmp_path.iterdir()] == ["jwt_secret"]  # no draft left behind
+
+
+def _resolve_secret(var_dir: str) -> str:
+    return Settings.from_env({"SUPPORT_API_VAR_DIR": var_dir}).resolved_jwt_secret()
+
+
 @pytest.mark.parametrize(("name", "value"), [
     ("SUPPORT_API_ASYNC_MODE", "asyncio"),
     ("SUPPORT_API_PORT", "eighty"),
