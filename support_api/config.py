@@ -53,7 +53,7 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class RoutingSettings:
-    """Operators and the queue (README "Operators and routing")."""
+    """Operators and the queue (docs/operators.md)."""
 
     auto_assign: bool
     operator_capacity: int
@@ -92,7 +92,7 @@ PUSH_PREVIEWS = ("none", "truncated")
 
 @dataclass(frozen=True)
 class PushSettings:
-    """Push notifications (README "Push notifications"): which backend sends, and when."""
+    """Push notifications (docs/push.md): which backend sends, and when."""
 
     backend: str
     fcm_credentials: Path | None
