@@ -36,7 +36,7 @@ def send(session_id: str) -> tuple[dict[str, Any], int]:
     result = messages.send_message(get_runtime(), principal, session_id, body=data["body"],
                                    client_msg_id=data["client_msg_id"], attachment_ids=data["attachment_ids"],
                                    confirm_sensitive=data["confirm_sensitive"])
-    body = dump_message(result.message, get_runtime().signer)
+    body = {**result.dumped(get_runtime().signer)}  # a copy: masked_kinds is the sender's alone
     if result.masked_kinds:
         body["masked_kinds"] = list(result.masked_kinds)
     return body, 201 if result.created else 200

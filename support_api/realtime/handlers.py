@@ -147,7 +147,7 @@ def on_send(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
                                    client_msg_id=data["client_msg_id"], attachment_ids=data["attachment_ids"],
                                    confirm_sensitive=data["confirm_sensitive"],
                                    origin_sid=request.sid)  # type: ignore[attr-defined]
-    ack = {"message": dump_message(result.message, get_runtime().signer), "duplicate": not result.created}
+    ack = {"message": result.dumped(get_runtime().signer), "duplicate": not result.created}
     if result.masked_kinds:
         ack["masked_kinds"] = list(result.masked_kinds)
     return ack

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import NamedTuple, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy import Connection, Dialect, Update, bindparam, case, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +31,7 @@ from support_api.lib.events import message_audience
 from support_api.lib.group_commit import GroupCommit
 from support_api.lib.guard import scam_reason
 from support_api.lib.runtime import Runtime
+from support_api.lib.signing import UrlSigner
 from support_api.models import (
     ChatSession,
     Device,
@@ -53,6 +54,12 @@ class SendResult:
     message: Message
     created: bool  # False: a retry of a message that was already stored
     masked_kinds: tuple[str, ...] = ()  # what the guard masked in the text before storing it
+    # The `message:new` payload already emitted for it: the sender's answer reuses it rather
+    # than building the same dict again (the ack of every socket send).
+    payload: dict[str, Any] | None = None
+
+    def dumped(self, signer: UrlSigner) -> dict[str, Any]:
+        return self.payload if self.payload is not None else dump_message(self.message, signer)
 
 
 def find_by_client_msg_id(db: Session, session_id: str, principal: Principal, client_msg_id: str) -> Message | None:
@@ -308,10 +315,10 @@ def send_message(rt: Runtime, principal: Principal, session_id: str, *, body: st
         stored = _append_text(rt, principal, session_id, screened.text, client_msg_id)
         if stored is not None:
             chat, message = stored
-            rt.events.emit("message:new", dump_message(message, rt.signer), message_audience(chat),
-                           skip_sid=origin_sid)
+            payload = dump_message(message, rt.signer)
+            rt.events.emit("message:new", payload, message_audience(chat), skip_sid=origin_sid)
             safety.after_user_message(rt, principal, chat.id, body)
-            return SendResult(message, created=True, masked_kinds=screened.masked_kinds)
+            return SendResult(message, created=True, masked_kinds=screened.masked_kinds, payload=payload)
     with rt.db.write() as db:
         chat = get_session(db, principal, session_id, for_update=True)
         existing = find_by_client_msg_id(db, chat.id, principal, client_msg_id)
@@ -331,8 +338,9 @@ def send_message(rt: Runtime, principal: Principal, session_id: str, *, body: st
                   and scam_reason(body) is None else None)
         enqueue_message(db, rt.settings, chat, message)
     # The sending socket has its ack; every other socket (including the sender's other devices) gets the event.
-    rt.events.emit("message:new", dump_message(message, rt.signer), message_audience(chat), skip_sid=origin_sid)
+    payload = dump_message(message, rt.signer)
+    rt.events.emit("message:new", payload, message_audience(chat), skip_sid=origin_sid)
     if handed is not None:
         self_service.after_handoff(rt, chat, handed)
     safety.after_user_message(rt, principal, chat.id, body)
-    return SendResult(message, created=True, masked_kinds=screened.masked_kinds)
+    return SendResult(message, created=True, masked_kinds=screened.masked_kinds, payload=payload)
