@@ -8,7 +8,7 @@ dispatches it, on the connection's own reader, before any handler, database or R
   a protocol violation. A second CONNECT on a connected namespace is a violation too (it would
   run the connect handler again). Events the server does not know are acked `unknown_event`.
 - **Rate.** Every client event counts against its user's `SUPPORT_API_RATE_LIMIT_EVENTS`
-  (moving window, in this process's memory: no round trip per event); over it, the event is
+  (sliding window counter, in this process's memory: no round trip per event); over it, the event is
   acked `rate_limited` without running. A socket refused more than
   `SUPPORT_API_SOCKET_FLOOD_LIMIT` times is closed with `connection:closing`
   `{code: rate_limited, details: {reason: flood}}`.

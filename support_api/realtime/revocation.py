@@ -31,11 +31,11 @@ from urllib.parse import urlsplit
 import socketio
 from sqlalchemy import select
 
+from support_api.lib import redis_pool
 from support_api.lib.access import can_see_parts
 from support_api.lib.auth import Principal, Role
-from support_api.lib.events import CONTROL_EVENT, dept_room, session_room
-from support_api.lib import redis_pool
 from support_api.lib.db import Database
+from support_api.lib.events import CONTROL_EVENT, dept_room, session_room
 from support_api.models import ChatSession
 from support_api.realtime import connections
 
