@@ -153,3 +153,20 @@ def test_blocked_attempts_are_counted_for_admins(api: Api, user: str, operator: 
     entries = api.get("/admin/audit?action=sensitive_content.blocked", admin).get_json()["items"]
     assert {(e["actor"]["id"], e["target"]["id"], e["details"]["kind"]) for e in entries} == {
         ("user-1", active, "mnemonic"), ("user-1", active, "private_key"), ("op-1", active, "solicitation")}
+
+
+def test_random_client_msg_ids_are_never_refused_or_changed(api: Any, user: str, operator: str,
+                                                            open_session: Any) -> None:
+    """Found by CI: "…92fa-982177…" in a random hex id read as a 2FA code (one id in ~3,000
+    refused), and three all-digit groups of a UUID as a My Number (one in ~12,000 masked, so the
+    ack no longer carried the app's own id). A secret in an id is still refused."""
+    chat = open_session()
+    assert api.post(f"/sessions/{chat['id']}/claim", operator).status_code == 200
+    for cid in ("5089a0e1-cc07-438c-92fa-982177e5ea83", "5c588a2c43944b378a813e2fa8261753",
+                "2fa8867930c34b3c9f80a2ac3bf267b8", "04abb87c-1737-4896-9022-b724824d5eff"):
+        response = api.post(f"/sessions/{chat['id']}/messages", operator, json={"client_msg_id": cid, "body": "ok"})
+        assert response.status_code == 201, response.get_json()
+        assert response.get_json()["client_msg_id"] == cid
+    key = "e9873d79c6d87dc0fb6a5778633389f4453213303da61f20bd67fc233aa33262"  # a private key as the id
+    refused = api.post(f"/sessions/{chat['id']}/messages", user, json={"client_msg_id": key, "body": "hi"})
+    assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "sensitive_content"

@@ -307,9 +307,8 @@ def send_message(rt: Runtime, principal: Principal, session_id: str, *, body: st
     screened = guard.screen(rt, principal, body, confirm_sensitive=confirm_sensitive,
                             session_of=lambda: visible_session_id(rt, principal, session_id))
     # Issue 15: the id is stored and echoed too; a secret completed across messages is refused.
-    client_msg_id = guard.screen_fields(rt, principal, {"client_msg_id": client_msg_id},
-                                        session_of=lambda: visible_session_id(rt, principal, session_id))[
-        "client_msg_id"] or client_msg_id
+    client_msg_id = guard.screen_id(rt, principal, "client_msg_id", client_msg_id,
+                                    session_of=lambda: visible_session_id(rt, principal, session_id))
     safety.check_split(rt, principal, session_id, body)
     if not attachment_ids:
         stored = _append_text(rt, principal, session_id, screened.text, client_msg_id)

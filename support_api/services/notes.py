@@ -60,9 +60,8 @@ def post_note(rt: Runtime, principal: Principal, session_id: str, *, body: str, 
     enforce(rt, principal, "messages")
     screened = guard.screen(rt, principal, body, confirm_sensitive=confirm_sensitive,
                             session_of=lambda: visible_session_id(rt, principal, session_id), staff_only=True)
-    client_msg_id = guard.screen_fields(rt, principal, {"client_msg_id": client_msg_id},
-                                        session_of=lambda: visible_session_id(rt, principal, session_id))[
-        "client_msg_id"] or client_msg_id
+    client_msg_id = guard.screen_id(rt, principal, "client_msg_id", client_msg_id,
+                                    session_of=lambda: visible_session_id(rt, principal, session_id))
     with rt.db.write() as db:
         chat = get_session(db, principal, session_id, for_update=True)
         existing = db.execute(select(InternalNote).where(

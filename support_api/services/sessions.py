@@ -67,8 +67,8 @@ def open_session(rt: Runtime, principal: Principal, *, category: str, message: d
                              confirm_sensitive=message["confirm_sensitive"]) if message else None)
     # Issue 15: every stored free-text field is screened (docs/safety.md).
     if message:
-        message = {**message, "client_msg_id": guard.screen_fields(
-            rt, principal, {"client_msg_id": message["client_msg_id"]})["client_msg_id"]}
+        message = {**message, "client_msg_id": guard.screen_id(
+            rt, principal, "client_msg_id", message["client_msg_id"])}
     if client_context:
         client_context = {**client_context, **guard.screen_fields(
             rt, principal, {name: value for name, value in client_context.items() if isinstance(value, str)})}
