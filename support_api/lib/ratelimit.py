@@ -19,7 +19,7 @@ from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from support_api.config import ConfigError, Settings
-from support_api.lib import metrics
+from support_api.lib import metrics, redis_pool
 from support_api.lib.errors import ApiError
 
 KINDS = ("messages", "sessions", "uploads", "auth_failures")
@@ -48,8 +48,7 @@ def storage(uri: str | None) -> Storage:
     """Redis when configured (every process counts together), else this process's memory."""
     if not uri:
         return SweptMemoryStorage()
-    from support_api.lib import redis_pool  # a blocking pool: every sender of a burst counts at once
-
+    # A blocking pool: every sender of a burst counts at once (lib/redis_pool.py).
     return storage_from_string(uri, key_prefix="support_api_rl", connection_pool=redis_pool.pool(uri))
 
 

@@ -314,6 +314,19 @@ def cookie_for(nginx_url: str, port: int) -> str:
     raise AssertionError(f"no cookie maps to port {port}")
 
 
+def open_claimed_chat(nginx_url: str, user_token: str, op_token: str) -> str:
+    """A `funds` chat opened by the user and claimed by the operator, both over REST through
+    nginx; its session id."""
+    opened = requests.post(f"{nginx_url}/v1/sessions", json={"category": "funds"},
+                           headers={"Authorization": f"Bearer {user_token}"}, timeout=10)
+    assert opened.status_code == 201, opened.text
+    session_id: str = opened.json()["id"]
+    claimed = requests.post(f"{nginx_url}/v1/sessions/{session_id}/claim",
+                            headers={"Authorization": f"Bearer {op_token}"}, timeout=10)
+    assert claimed.status_code == 200, claimed.text
+    return session_id
+
+
 def history(base_url: str, token: str, session_id: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     with requests.Session() as http:
@@ -366,13 +379,7 @@ def _scenario(cluster: Cluster, nginx_url: str, access_log: Path) -> None:
         user_token = probe.token(user_id, Role.USER, name=f"User {i}")
         op_token = probe.token(op_id, Role.OPERATOR, name=f"Op {i}", departments=["funds"])
         # REST through nginx too: open the chat (user) and claim it (operator).
-        opened = requests.post(f"{nginx_url}/v1/sessions", json={"category": "funds"},
-                               headers={"Authorization": f"Bearer {user_token}"}, timeout=10)
-        assert opened.status_code == 201, opened.text
-        session_id = opened.json()["id"]
-        claimed = requests.post(f"{nginx_url}/v1/sessions/{session_id}/claim",
-                                headers={"Authorization": f"Bearer {op_token}"}, timeout=10)
-        assert claimed.status_code == 200, claimed.text
+        session_id = open_claimed_chat(nginx_url, user_token, op_token)
         # Each user on one process, their operator on the other.
         user_cookie, op_cookie = (on_a, on_b) if i % 2 == 0 else (on_b, on_a)
         clients.append(ChatClient(f"u{i}", nginx_url, user_token, session_id, user_cookie))
@@ -577,13 +584,7 @@ def test_polling_clients_stay_on_one_process_behind_nginx(tmp_path: Path) -> Non
             chats: list[tuple[PollingClient, str, str, str]] = []  # (user client, session, op token, op port)
             for i, (user, token, upstream) in enumerate(users):
                 op_token = probe.token(uid("poll-op"), Role.OPERATOR, name=f"Op {i}", departments=["funds"])
-                opened = requests.post(f"{nginx_url}/v1/sessions", json={"category": "funds"},
-                                       headers={"Authorization": f"Bearer {token}"}, timeout=10)
-                assert opened.status_code == 201, opened.text
-                session_id = opened.json()["id"]
-                claimed = requests.post(f"{nginx_url}/v1/sessions/{session_id}/claim",
-                                        headers={"Authorization": f"Bearer {op_token}"}, timeout=10)
-                assert claimed.status_code == 200, claimed.text
+                session_id = open_claimed_chat(nginx_url, token, op_token)
                 other = next(p for p in cluster.ports if p != upstream_port[upstream])
                 chats.append((user, session_id, op_token, other))
 
