@@ -298,9 +298,11 @@ def send_message(rt: Runtime, principal: Principal, session_id: str, *, body: st
                  origin_sid: str | None = None) -> SendResult:
     """Store a message and deliver it as `message:new`.
 
-    A retry with the same `client_msg_id` returns the stored message (created=False) and
-    emits nothing, even if the session was closed in between. Staff must hold the session
-    (claim it first), so two operators never answer one user at once. The text passes the
+    A retry with the same `client_msg_id` returns the stored message (created=False), even if
+    the session was closed in between, and delivers it again to the others: a process killed
+    between the commit and the emit never sent it, and its sender retries through another
+    process (clients drop a seq they hold). Staff must hold the session (claim it first), so
+    two operators never answer one user at once. The text passes the
     sensitive-content guard first: secrets are refused, account numbers stored masked.
     """
     enforce(rt, principal, "messages")
@@ -321,21 +323,13 @@ def send_message(rt: Runtime, principal: Principal, session_id: str, *, body: st
     with rt.db.write() as db:
         chat = get_session(db, principal, session_id, for_update=True)
         existing = find_by_client_msg_id(db, chat.id, principal, client_msg_id)
-        if existing is not None:
-            return SendResult(existing, created=False)
-        if chat.status == SessionStatus.CLOSED.value:
-            raise Conflict("The session is closed; reopen it to write again", {"reason": "session_closed"})
-        if principal.participant_type == SenderType.OPERATOR.value and chat.operator_id != principal.id:
-            raise Conflict("Claim the session before replying", {"reason": "not_assigned"})
-        message = append_message(db, chat, principal, screened.text, client_msg_id, attachment_ids or [],
-                                 rt.settings.attachments_per_message)
-        # The user writing again after the bot's answer asks for a person (services/self_service.py);
-        # one describing a scam is handed to the security queue by safety.after_user_message below
-        # instead (flag_scam takes `bot` chats out of self-service itself).
-        handed = (self_service.hand_off_locked(db, rt, chat, message.created_at)
-                  if chat.status == SessionStatus.BOT.value and principal.role is Role.USER
-                  and scam_reason(body) is None else None)
-        enqueue_message(db, rt.settings, chat, message)
+        if existing is None:
+            message, handed = _append_locked(db, rt, chat, principal, body, screened.text, client_msg_id,
+                                             attachment_ids or [])
+    if existing is not None:
+        payload = dump_message(existing, rt.signer)
+        rt.events.emit("message:new", payload, message_audience(chat), skip_sid=origin_sid)
+        return SendResult(existing, created=False, payload=payload)
     # The sending socket has its ack; every other socket (including the sender's other devices) gets the event.
     payload = dump_message(message, rt.signer)
     rt.events.emit("message:new", payload, message_audience(chat), skip_sid=origin_sid)
@@ -343,3 +337,23 @@ def send_message(rt: Runtime, principal: Principal, session_id: str, *, body: st
         self_service.after_handoff(rt, chat, handed)
     safety.after_user_message(rt, principal, chat.id, body)
     return SendResult(message, created=True, masked_kinds=screened.masked_kinds, payload=payload)
+
+
+def _append_locked(db: Session, rt: Runtime, chat: ChatSession, principal: Principal, body: str, text: str,
+                   client_msg_id: str, attachment_ids: list[str]) -> tuple[Message, Message | None]:
+    """send_message's slow path inside its transaction, the session row locked: the message,
+    and the hand-off when the user's message takes the chat out of self-service."""
+    if chat.status == SessionStatus.CLOSED.value:
+        raise Conflict("The session is closed; reopen it to write again", {"reason": "session_closed"})
+    if principal.participant_type == SenderType.OPERATOR.value and chat.operator_id != principal.id:
+        raise Conflict("Claim the session before replying", {"reason": "not_assigned"})
+    message = append_message(db, chat, principal, text, client_msg_id, attachment_ids,
+                             rt.settings.attachments_per_message)
+    # The user writing again after the bot's answer asks for a person (services/self_service.py);
+    # one describing a scam is handed to the security queue by safety.after_user_message
+    # instead (flag_scam takes `bot` chats out of self-service itself).
+    handed = (self_service.hand_off_locked(db, rt, chat, message.created_at)
+              if chat.status == SessionStatus.BOT.value and principal.role is Role.USER
+              and scam_reason(body) is None else None)
+    enqueue_message(db, rt.settings, chat, message)
+    return message, handed

@@ -54,7 +54,7 @@ def post_note(rt: Runtime, principal: Principal, session_id: str, *, body: str, 
               confirm_sensitive: bool = False, origin_sid: str | None = None) -> NoteResult:
     """Any staff member who may see the session writes a note — the holder, a colleague asked
     for advice, a supervisor — also in a closed session (notes are the record). Retrying with
-    the same `client_msg_id` returns the stored note. Notes pass the guard like messages: a
+    the same `client_msg_id` returns the stored note and delivers it again. Notes pass the guard like messages: a
     secret the user pasted must not be copied into the record either."""
     require_role(principal, Role.OPERATOR, Role.ADMIN)
     enforce(rt, principal, "messages")
@@ -68,10 +68,11 @@ def post_note(rt: Runtime, principal: Principal, session_id: str, *, body: str, 
             InternalNote.session_id == chat.id, InternalNote.author_id == principal.id,
             InternalNote.client_msg_id == client_msg_id,
         )).scalar_one_or_none()
-        if existing is not None:
-            return NoteResult(existing, created=False)
-        note = append_note(db, chat, principal, screened.text, client_msg_id)
+        note = existing or append_note(db, chat, principal, screened.text, client_msg_id)
+    # A retry delivers the stored note again, as a retried message does (services/messages.py).
     rt.events.emit("note:new", dump_note(note), staff_audience(chat), skip_sid=origin_sid)
+    if existing is not None:
+        return NoteResult(existing, created=False)
     return NoteResult(note, created=True, masked_kinds=screened.masked_kinds)
 
 

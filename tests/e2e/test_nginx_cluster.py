@@ -176,7 +176,10 @@ class Cluster:
 class ChatClient:
     """One side of a chat through nginx: sends on a clock, keeps every message it sees by seq,
     reconnects when its connection drops and resumes with `session:join` + `after_seq`,
-    retrying sends that got no ack with the same client_msg_id."""
+    retrying sends that got no ack with the same client_msg_id. Unlike the apps it does not
+    fill a gap in `message:new` from history: a client that stays connected must get every
+    message live, including one whose process was killed between commit and emit (its
+    sender's retry delivers it again)."""
 
     def __init__(self, name: str, base_url: str, token: str, session_id: str, lb_cookie: str) -> None:
         self.name = name
