@@ -42,11 +42,8 @@ def test_join_send_and_receive(api: Api, user: str, operator: str, open_session:
 
     again = op_socket.emit("message:send", {"session_id": sid, "client_msg_id": "o1", "body": "確認します"},
                            callback=True)
-    assert again["ok"] and again["duplicate"] is True and again["message"] == ack["message"]
-    # The retry is delivered again to the others (the first emit may have died with a process);
-    # the user drops it as a seq already held. The retrying socket has its ack.
-    assert _events(user_socket, "message:new") == [ack["message"]]
-    assert _events(op_socket, "message:new") == []
+    assert again["ok"] and again["duplicate"] is True and again["message"]["id"] == ack["message"]["id"]
+    assert _events(user_socket, "message:new") == []
 
     # A message posted over REST reaches the socket clients too.
     rest = api.post(f"/sessions/{sid}/messages", user, json={"client_msg_id": "u1", "body": "ありがとう"})

@@ -299,9 +299,8 @@ def send_message(rt: Runtime, principal: Principal, session_id: str, *, body: st
     """Store a message and deliver it as `message:new`.
 
     A retry with the same `client_msg_id` returns the stored message (created=False), even if
-    the session was closed in between, and delivers it again to the others: a process killed
-    between the commit and the emit never sent it, and its sender retries through another
-    process (clients drop a seq they hold). Staff must hold the session (claim it first), so
+    the session was closed in between, and delivers it again unless this process emitted it
+    (Events.redeliver: the process that stored it may have died before emitting). Staff must hold the session (claim it first), so
     two operators never answer one user at once. The text passes the
     sensitive-content guard first: secrets are refused, account numbers stored masked.
     """
@@ -328,7 +327,7 @@ def send_message(rt: Runtime, principal: Principal, session_id: str, *, body: st
                                              attachment_ids or [])
     if existing is not None:
         payload = dump_message(existing, rt.signer)
-        rt.events.emit("message:new", payload, message_audience(chat), skip_sid=origin_sid)
+        rt.events.redeliver("message:new", payload, message_audience(chat), skip_sid=origin_sid)
         return SendResult(existing, created=False, payload=payload)
     # The sending socket has its ack; every other socket (including the sender's other devices) gets the event.
     payload = dump_message(message, rt.signer)

@@ -54,7 +54,7 @@ def post_note(rt: Runtime, principal: Principal, session_id: str, *, body: str, 
               confirm_sensitive: bool = False, origin_sid: str | None = None) -> NoteResult:
     """Any staff member who may see the session writes a note — the holder, a colleague asked
     for advice, a supervisor — also in a closed session (notes are the record). Retrying with
-    the same `client_msg_id` returns the stored note and delivers it again. Notes pass the guard like messages: a
+    the same `client_msg_id` returns the stored note (delivered again as in Events.redeliver). Notes pass the guard like messages: a
     secret the user pasted must not be copied into the record either."""
     require_role(principal, Role.OPERATOR, Role.ADMIN)
     enforce(rt, principal, "messages")
@@ -69,10 +69,11 @@ def post_note(rt: Runtime, principal: Principal, session_id: str, *, body: str, 
             InternalNote.client_msg_id == client_msg_id,
         )).scalar_one_or_none()
         note = existing or append_note(db, chat, principal, screened.text, client_msg_id)
-    # A retry delivers the stored note again, as a retried message does (services/messages.py).
-    rt.events.emit("note:new", dump_note(note), staff_audience(chat), skip_sid=origin_sid)
     if existing is not None:
+        # Delivered again unless this process emitted it, as a retried message (Events.redeliver).
+        rt.events.redeliver("note:new", dump_note(note), staff_audience(chat), skip_sid=origin_sid)
         return NoteResult(existing, created=False)
+    rt.events.emit("note:new", dump_note(note), staff_audience(chat), skip_sid=origin_sid)
     return NoteResult(note, created=True, masked_kinds=screened.masked_kinds)
 
 

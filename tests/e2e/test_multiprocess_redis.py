@@ -140,3 +140,35 @@ def test_events_cross_processes_through_redis(world: World | None,
         assert history.status_code == 200
         assert [(m["seq"], m["client_msg_id"]) for m in history.json()["items"]] == [
             (1, opened["first_message"]["client_msg_id"]), (2, None), (3, "u-1"), (4, "o-1"), (5, "o-2"), (6, "o-3")]
+
+
+def test_a_retry_on_another_process_delivers_again(world: World | None,
+                                                   cluster: tuple[ServerProcess, ServerProcess] | None) -> None:
+    """A send retried through another process than the first (the first may have been killed
+    between its commit and its emit) is delivered again; retried through the same process,
+    which knows it emitted it, it is not."""
+    problem = _redis_problem()
+    if problem or world is None or cluster is None:
+        pytest.fail(problem or "Redis went away while the test started", pytrace=False)
+    a, b = cluster
+    user = world.user("retrying", server=a)
+    op = world.operator(["funds"], label="retry-op", server=b)
+    session_id = user.open_session("funds")["id"]
+    op.claim(session_id)
+    o_sock = op.socket(label="op@B")
+    o_sock.join(session_id)
+
+    first = world.api(user.token, server=a).post(f"/v1/sessions/{session_id}/messages",
+                                                 json={"body": "Deposit missing", "client_msg_id": "r-1"})
+    assert first.status_code == 201
+    stored = first.json()
+    assert o_sock.wait_for("message:new", lambda m: m["client_msg_id"] == "r-1") == [stored]
+    for server in (a, b):  # the same process first (nothing again), then the other one
+        again = world.api(user.token, server=server).post(f"/v1/sessions/{session_id}/messages",
+                                                          json={"body": "Deposit missing", "client_msg_id": "r-1"})
+        assert again.status_code == 200 and again.json() == stored
+    assert o_sock.wait_for("message:new", lambda m: m["client_msg_id"] == "r-1", count=2) == [stored, stored]
+    # Flushed by a later message: no third delivery.
+    marker = op.post_message(session_id, "Checking", "o-r")
+    o_sock.wait_for("message:new", lambda m: m["id"] == marker["id"])
+    assert len(o_sock.received("message:new", lambda m: m["client_msg_id"] == "r-1")) == 2
