@@ -10,6 +10,7 @@ What it measures (see bench/README.md):
 - sustained acked (= persisted) and delivered messages/s over the send window;
 - lost (acked ok, never received by the other side within --grace seconds), duplicates,
   failed acks by error code, sends never acked;
+- stalls: deliveries slower than 50 ms grouped by when they were sent, with their acks;
 - the server's RSS and the CPU used by the server, PostgreSQL, and this generator.
 
 Only 127.0.0.1 is ever targeted; the run is bounded by --duration and --grace and stops by itself.
@@ -38,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchlib  # noqa: E402
 
 B36 = string.digits + string.ascii_lowercase
+SLOW_NS = 50_000_000  # a delivery slower than this goes into the stall report
 
 
 def to_b36(n: int) -> str:
@@ -270,12 +272,17 @@ async def worker_async(conn: Any, cfg: dict[str, Any]) -> None:
             counters["ack_failed"] += 1
     counters["sent"] = len(sent)
     counters["delivered"] = sum(1 for it in sent.values() if it.recv > 0)
+    # The slow ones, for the stall report: (send time after start, delivery, ack) in µs. Sender
+    # and receiver are in this process: one clock.
+    slow = [((it.t_send - start_ns) // 1000, (it.first_recv - it.t_send) // 1000,
+             (it.ack_t - it.t_send) // 1000 if it.ack_t else None)
+            for it in sent.values() if it.in_stats and it.first_recv and it.first_recv - it.t_send > SLOW_NS]
     still_connected = sum(1 for c in [*ops.values(), *users] if c.connected)
     conn.send(("result", {
         "counters": dict(counters), "latencies_us": latencies_us, "ack_lat_us": ack_lat_us,
         "recv_times": recv_times, "ack_times": ack_times, "max_lag_ms": max_lag_ns / 1e6,
         "send_end_ns": send_end_ns, "lost_examples": lost_examples, "still_connected": still_connected,
-        "dropped_at_ns": sorted(dropped.values()),
+        "dropped_at_ns": sorted(dropped.values()), "slow": slow,
     }))
     await _close_all([*ops.values(), *users], http)
 
@@ -376,6 +383,7 @@ def summarize(args: argparse.Namespace, results: list[dict[str, Any]], start_ns:
         "cpu": cpu.result, "lost_examples": lost_examples[:5],
         "still_connected": sum(r["still_connected"] for r in results),
         "connect_s": max((r["connect_s"] for r in ready), default=0.0),
+        "stalls": stall_episodes(sorted(item for r in results for item in r["slow"])),
     }
     p99 = summary["lat_ms"][99]
     summary["meets_target"] = bool(
@@ -383,6 +391,25 @@ def summarize(args: argparse.Namespace, results: list[dict[str, Any]], start_ns:
         and summary["no_ack"] == 0 and summary["ack_failed"] == 0 and summary["undelivered_receiver_dropped"] == 0
         and summary["disconnects"] == 0)
     return summary
+
+
+def stall_episodes(slow: list[tuple[int, int, int | None]]) -> list[dict[str, Any]]:
+    """Slow deliveries grouped by when they were sent (a gap of more than 200 ms starts a new
+    episode), worst first: a process-wide stall shows as many messages in one episode, with
+    slow acks too when the senders' own path stalled; scattered single slow deliveries
+    are queueing or the receiving side."""
+    episodes: list[dict[str, Any]] = []
+    for t_us, lat_us, ack_us in slow:
+        if not episodes or t_us - episodes[-1]["last_us"] > 200_000:
+            episodes.append({"at_s": t_us / 1e6, "last_us": t_us, "n": 0, "max_ms": 0.0, "max_ack_ms": 0.0})
+        episode = episodes[-1]
+        episode["last_us"] = t_us
+        episode["n"] += 1
+        episode["max_ms"] = max(episode["max_ms"], lat_us / 1000)
+        episode["max_ack_ms"] = max(episode["max_ack_ms"], (ack_us or 0) / 1000)
+    for episode in episodes:
+        episode["span_ms"] = (episode.pop("last_us") - episode["at_s"] * 1e6) / 1000
+    return sorted(episodes, key=lambda e: -e["max_ms"])
 
 
 def percentile_ms(sorted_us: list[int], q: float) -> float | None:
@@ -435,6 +462,11 @@ def render(s: dict[str, Any]) -> str:
     if cpu.get("others", 0) / wall > 0.25:
         lines.append(f"WARNING     other processes used {100 * cpu['others'] / wall:.0f}% of a core during the run "
                      f"(measured processes scheduled: {s.get('priority')}); on 2 cores figures may be skewed")
+    if s["stalls"]:
+        worst = "; ".join(f"at {e['at_s']:.2f} s: {e['n']} over {e['span_ms']:.0f} ms, up to {e['max_ms']:.0f} ms "
+                          f"(acks up to {e['max_ack_ms']:.0f})" for e in s["stalls"][:4])
+        lines.append(f"stalls      deliveries over {SLOW_NS // 1_000_000} ms in {len(s['stalls'])} episode(s), "
+                     f"{sum(e['n'] for e in s['stalls'])} messages; worst: {worst}")
     if s["lost_examples"]:
         lines.append(f"lost e.g.   {s['lost_examples']}")
     return "\n".join(lines)
