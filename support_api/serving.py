@@ -62,7 +62,8 @@ def tune_garbage_collector() -> None:
     50,000 allocations instead of 700. Under load the default thresholds stopped the whole
     process for collections often enough to double the p99 delivery latency (bench/README.md,
     finding 6); memory stays bounded, since reference counting frees almost everything and
-    cycles are still collected."""
+    cycles are still collected. A socket event must leave no cycle at all (app.SupportApiFlask;
+    tests/test_socket_handlers.py): ~46 per event made each collection a 40–150 ms pause."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
