@@ -124,6 +124,7 @@ def _push_worker(args: argparse.Namespace) -> int:
         from support_api.lib import metrics
 
         metrics.QUEUE.bind(metrics.waiting_counter(db))
+        metrics.watch_garbage_collector()
         metrics.serve_metrics(settings.metrics_host, settings.metrics_port)
     # Finish the round in flight, then stop: a row sent but not recorded would go out twice.
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())

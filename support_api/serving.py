@@ -27,6 +27,7 @@ from typing import Any
 from flask import Flask
 
 from support_api.config import Settings
+from support_api.lib import metrics
 from support_api.lib.http_limits import CLOSE_CONNECTION, protect
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ def tune_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
+    metrics.watch_garbage_collector()
 
 
 def _eventlet_protocol(header_timeout: float, idle_timeout: float) -> type:

@@ -14,7 +14,11 @@ test process never register a name twice; they are module-level, as the library 
 
 from __future__ import annotations
 
+import bisect
+import gc
+import itertools
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -27,7 +31,7 @@ from prometheus_client import (
     ProcessCollector,
     start_http_server,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
@@ -106,6 +110,54 @@ def waiting_counter(db: Any) -> Callable[[], list[tuple[str, int]]]:
         return [(d, int(rows.get(d, 0))) for d in departments]
 
     return count
+
+
+# Pauses longer than ~10 ms show in the delivery p99 (bench/README.md, issue 16, third pass).
+GC_PAUSE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5)
+
+
+class GcPauses(Collector):
+    """`support_api_gc_pause_seconds{generation}`: how long each garbage collection stopped
+    the process — what a p99 full of 40–150 ms stalls once was. Gathered by a `gc` callback
+    into plain lists: a collection can start inside any code, a metrics lock held included,
+    so the callback takes no lock (nothing else runs while it does); read at scrape time."""
+
+    def __init__(self) -> None:
+        self._started = 0.0
+        self._counts = [[0] * (len(GC_PAUSE_BUCKETS) + 1) for _ in range(3)]  # per generation, per bucket
+        self._sums = [0.0, 0.0, 0.0]
+
+    def callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        pause = time.perf_counter() - self._started
+        generation = info["generation"]
+        self._counts[generation][bisect.bisect_left(GC_PAUSE_BUCKETS, pause)] += 1
+        self._sums[generation] += pause
+
+    def describe(self) -> Iterator[HistogramMetricFamily]:
+        yield HistogramMetricFamily("support_api_gc_pause_seconds", "Garbage collection pauses",
+                                    labels=["generation"])
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        family = HistogramMetricFamily("support_api_gc_pause_seconds", "Garbage collection pauses",
+                                       labels=["generation"])
+        for generation in range(3):
+            cumulative = list(itertools.accumulate(self._counts[generation]))
+            buckets = [(str(bound), n) for bound, n in zip(GC_PAUSE_BUCKETS, cumulative, strict=False)]
+            family.add_metric([str(generation)], [*buckets, ("+Inf", cumulative[-1])], self._sums[generation])
+        yield family
+
+
+GC_PAUSES = GcPauses()
+REGISTRY.register(GC_PAUSES)
+
+
+def watch_garbage_collector() -> None:
+    """Time every collection of this process from now on (once per process)."""
+    if GC_PAUSES.callback not in gc.callbacks:
+        gc.callbacks.append(GC_PAUSES.callback)
 
 
 def serve_metrics(host: str, port: int) -> int:

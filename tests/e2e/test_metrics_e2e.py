@@ -136,6 +136,13 @@ def test_metrics_after_a_known_scenario(metered: ServerProcess, tmp_path: Path) 
     assert changed("support_api_http_request_duration_seconds_count", route="/v1/sessions") == 2
     assert changed("support_api_http_request_duration_seconds_bucket", route="/v1/sessions", le="+Inf") == 2
 
+    # Garbage collection pauses, per generation (how many depends on the allocations: none may
+    # have happened yet), as a consistent histogram.
+    assert {d["generation"] for d in label_sets(after, "support_api_gc_pause_seconds_count")} == {"0", "1", "2"}
+    for generation in "012":
+        assert value(after, "support_api_gc_pause_seconds_bucket", generation=generation, le="+Inf") == \
+            value(after, "support_api_gc_pause_seconds_count", generation=generation)
+
     # A path no route matches is counted under one bounded label.
     requests.get(f"{metered.url}/v1/no-such-thing/{time.time_ns()}", timeout=5)
     last = scrape(port)
