@@ -137,6 +137,9 @@ def _register_request_context(app: Flask) -> None:
             lifecycle_of(current_app).leave()
 
 
+SOCKETIO_PATH = "/socket.io"  # Flask-SocketIO's default, which the apps use
+
+
 class SupportApiFlask(Flask):
     def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
         """No URL matching for Socket.IO events. Flask-SocketIO pushes a request context with
@@ -152,9 +155,6 @@ class SupportApiFlask(Flask):
             request.routing_exception = NotFound()
             return None
         return super().create_url_adapter(request)
-
-
-SOCKETIO_PATH = "/socket.io"  # Flask-SocketIO's default, which the apps use
 
 
 def create_app(settings: Settings | None = None) -> Flask:

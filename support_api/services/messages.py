@@ -300,9 +300,10 @@ def send_message(rt: Runtime, principal: Principal, session_id: str, *, body: st
 
     A retry with the same `client_msg_id` returns the stored message (created=False), even if
     the session was closed in between, and delivers it again unless this process emitted it
-    (Events.redeliver: the process that stored it may have died before emitting). Staff must hold the session (claim it first), so
-    two operators never answer one user at once. The text passes the
-    sensitive-content guard first: secrets are refused, account numbers stored masked.
+    (Events.redeliver: the process that stored it may have died before emitting). Staff must
+    hold the session (claim it first), so two operators never answer one user at once. The
+    text passes the sensitive-content guard first: secrets are refused, account numbers
+    stored masked.
     """
     enforce(rt, principal, "messages")
     screened = guard.screen(rt, principal, body, confirm_sensitive=confirm_sensitive,

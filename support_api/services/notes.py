@@ -54,8 +54,9 @@ def post_note(rt: Runtime, principal: Principal, session_id: str, *, body: str, 
               confirm_sensitive: bool = False, origin_sid: str | None = None) -> NoteResult:
     """Any staff member who may see the session writes a note — the holder, a colleague asked
     for advice, a supervisor — also in a closed session (notes are the record). Retrying with
-    the same `client_msg_id` returns the stored note (delivered again as in Events.redeliver). Notes pass the guard like messages: a
-    secret the user pasted must not be copied into the record either."""
+    the same `client_msg_id` returns the stored note (delivered again as in Events.redeliver).
+    Notes pass the guard like messages: a secret the user pasted must not be copied into the
+    record either."""
     require_role(principal, Role.OPERATOR, Role.ADMIN)
     enforce(rt, principal, "messages")
     screened = guard.screen(rt, principal, body, confirm_sensitive=confirm_sensitive,

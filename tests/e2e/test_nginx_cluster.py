@@ -253,15 +253,22 @@ class ChatClient:
                     raise
                 time.sleep(0.2)
 
+    def _retry_pending(self) -> bool:
+        """Retry the sends that got no ack, in order, with their client_msg_id; whether all
+        were acked now."""
+        while self.pending and self.client.connected:
+            if not self._send(self.pending[0]):
+                return False
+            self.pending.pop(0)
+        return not self.pending
+
     def flush_pending(self, deadline: float) -> None:
-        """Retry every send that got no ack, with its client_msg_id, as an app does once back."""
-        while self.pending:
+        """Retry every send that got no ack, as an app does once back, until all are acked."""
+        while not self._retry_pending():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.name}: still no ack for {self.pending}")
             if not self.client.connected:
                 self.reconnect(deadline, even_if_stopped=True)
-            if self._send(self.pending[0]):
-                self.pending.pop(0)
-            elif time.monotonic() > deadline:
-                raise AssertionError(f"{self.name}: still no ack for {self.pending}")
             else:
                 time.sleep(0.2)
 
@@ -290,12 +297,7 @@ class ChatClient:
                 self.reconnect(time.monotonic() + 30)
                 continue
             # Retry what got no ack first, with the same client_msg_id.
-            while self.pending and self.client.connected:
-                if self._send(self.pending[0]):
-                    self.pending.pop(0)
-                else:
-                    break
-            if self.pending:
+            if not self._retry_pending():
                 continue
             self.n += 1
             cmid = f"{self.name}-{self.n}"
