@@ -30,6 +30,17 @@ def test_terms_fold_width_and_spelling_variants() -> None:
     assert terms("入金が反映されません") == ["入金", "反映"]  # particles and auxiliaries dropped
 
 
+def test_an_identifier_is_one_term() -> None:
+    # A pasted id shattered into single letters and digits matched the 2FA article (2 + fa).
+    assert terms("txid 0x3C2FA91B0E") == ["txid", "0x3c2fa91b0e"]
+    assert terms("注文番号AB12CD34EFの件") == ["注文", "番号", "ab12cd34ef", "件"]
+    assert terms("2FAを設定") == ["2", "fa", "設定"]  # short mixes are words, not ids
+    assert terms("iPhone15") == ["iphon", "15"]
+    index = FaqIndex(_starter())
+    for pasted in ("zqxv-3c2fa91b0e", "3c2fa91b0e", "0x" + "2fa0" * 10, "bc1q2fa" + "9" * 30):
+        assert index.search(pasted) == [], pasted
+
+
 def test_synonyms_connect_languages_and_words() -> None:
     found = alternatives(terms("2FAが使えない"))
     assert any(("2", "段階", "認証") in others for _, others in found)

@@ -7,6 +7,10 @@
    are dropped. Measured against Janome and fugashi+unidic-lite (docs/self-service.md): Sudachi
    loaded in 0.04 s and tokenised 300 characters in 0.2 ms (Janome 6 ms, fugashi 0.4 ms).
 3. Latin words: Snowball English stemmer (PyStemmer), English stop words dropped.
+4. An identifier (10 or more ASCII letters and digits, both present: a pasted transaction hash,
+   address or order number) is one term, as written: Sudachi would split `3c2fa91b0e` into
+   3/c/2/fa/91/b/0/e, and those pieces matched the 2FA article for a query made of nothing but
+   an id. Shorter mixes (2FA, ERC20, iPhone15, Windows11) still go through Sudachi as before.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ am do does did doing have has had i me my we our you your it its this that these
 whom how why when where can could would should will shall may might must not no so than too very just about into
 over under again then once please help hi hello get got still""".split())
 _LATIN = re.compile(r"^[a-z0-9][a-z0-9'._-]*$")
+_IDENTIFIER = re.compile(r"(?<![a-z0-9])(?=[a-z0-9]*[0-9])(?=[a-z0-9]*[a-z])[a-z0-9]{10,}(?![a-z0-9])")
 
 _local = threading.local()
 
@@ -60,8 +65,22 @@ def normalise(text: str) -> str:
 def terms(text: str) -> list[str]:
     """The search terms of `text`, in order (repeats kept: BM25 counts them)."""
     out: list[str] = []
+    text = normalise(text)
+    start = 0
+    for match in _IDENTIFIER.finditer(text):
+        _words(text[start:match.start()], out)
+        out.append(match.group())
+        start = match.end()
+    _words(text[start:], out)
+    return out
+
+
+def _words(text: str, out: list[str]) -> None:
+    """Append the terms of normalised `text` (no identifiers in it) to `out`."""
+    if not text.strip():
+        return
     stem = _stemmer()
-    for morpheme in _tokenizer().tokenize(normalise(text)):
+    for morpheme in _tokenizer().tokenize(text):
         pos = morpheme.part_of_speech()[0]
         if pos in _SKIP_POS:
             continue
@@ -75,7 +94,6 @@ def terms(text: str) -> list[str]:
         if form in _JA_STOP or (len(form) == 1 and "\u3040" <= form <= "\u309f"):
             continue  # a lone hiragana is a particle the dictionary did not tag as one
         out.append(form)
-    return out
 
 
 def warm_up() -> None:
