@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any, Callable
 
@@ -159,3 +160,39 @@ def test_a_batch_of_sends_is_stored_in_one_transaction(api: Api, app: Any, user:
     items = api.get(f"/sessions/{active}/messages", user).get_json()["items"]
     assert [(m["seq"], m["body"]) for m in items[1:]] == [(2, "one"), (3, "two"), (4, "three")]
     assert "too late" not in [m["body"] for m in api.get(f"/sessions/{closed}/messages", user).get_json()["items"]]
+
+
+@pytest.mark.parametrize("kind", ["text", "attachment", "note"])
+def test_a_retry_between_the_commit_and_the_emit_is_not_delivered_twice(
+        app: Any, api: Api, user: str, operator: str, active: str, socket_client: Callable[[str | None], Any],
+        monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    """A retry answered on the same process after the first send's commit but before its emit
+    (it waited on the same row lock or batch) must not deliver the message again: the process
+    marks what it stored before the commit (Events.expect), not only when it emits."""
+    from support_api.lib.events import Events
+    from tests.images import png
+
+    watcher = socket_client(operator)
+    assert watcher.emit("session:join", {"session_id": active}, callback=True)["ok"]
+    watcher.get_received()
+    path = f"/sessions/{active}/messages"
+    if kind == "note":
+        token, body, event = operator, {"body": "確認中", "visibility": "internal"}, "note:new"
+    else:
+        token, body, event = user, {"body": "出金が遅れています"}, "message:new"
+    if kind == "attachment":  # the ORM path (a text-only message takes the group-commit path)
+        upload = api.post("/attachments", user, data={"file": (io.BytesIO(png()), "a.png", "image/png")},
+                          content_type="multipart/form-data")
+        body = {**body, "attachment_ids": [upload.get_json()["id"]]}
+    payload = {"client_msg_id": f"race-{kind}", **body}
+    emit, retries = Events.emit, []
+
+    def retry_first(self: Events, name: str, data: dict[str, Any], rooms: list[str], **kwargs: Any) -> None:
+        if name == event and not retries:  # committed, not yet emitted: the retry comes in now
+            retries.append(api.post(path, token, json=payload).status_code)
+        emit(self, name, data, rooms, **kwargs)
+
+    monkeypatch.setattr(Events, "emit", retry_first)
+    assert api.post(path, token, json=payload).status_code == 201
+    delivered = [e["args"][0]["id"] for e in watcher.get_received() if e["name"] == event]
+    assert retries == [200] and len(delivered) == 1, (retries, delivered)

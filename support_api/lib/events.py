@@ -116,12 +116,19 @@ class Events:
             self._emitted.add(payload["id"])
         self._socketio.emit(event, payload, to=rooms, skip_sid=skip_sid)
 
+    def expect(self, stored_id: str) -> None:
+        """This process stored `stored_id` and will emit it after the commit: call before the
+        commit. A retry of the same send on this process, answered between that commit and the
+        emit (its sender waited on the same row lock or batch), then delivers nothing more."""
+        self._emitted.add(stored_id)
+
     def redeliver(self, event: str, payload: dict[str, Any], rooms: list[str], *,
                   skip_sid: str | None = None) -> None:
         """A retried send found its message (or note) stored: deliver it again unless this
-        process emitted it itself lately. A process killed -9 between the commit and the emit
-        never sent it, and its sender retries through another process (or this one,
-        restarted): without this the other side, still connected, would miss it for good.
+        process emitted it itself lately (or is about to: `expect`). A process killed -9
+        between the commit and the emit never sent it, and its sender retries through another
+        process (or this one, restarted): without this the other side, still connected, would
+        miss it for good.
         A retry on another process than the first send's delivers it twice; clients drop a
         seq they hold (docs/asyncapi.yaml)."""
         if payload["id"] in self._emitted:

@@ -27,7 +27,7 @@ from support_api.config import Settings
 from support_api.lib.access import get_session, is_session_id
 from support_api.lib.auth import Principal, Role
 from support_api.lib.errors import Conflict
-from support_api.lib.events import message_audience
+from support_api.lib.events import Events, message_audience
 from support_api.lib.group_commit import GroupCommit
 from support_api.lib.guard import scam_reason
 from support_api.lib.runtime import Runtime
@@ -221,7 +221,7 @@ def _detached(cls: type[M], values: dict[str, object], **more: object) -> M:
     return instance
 
 
-def _store_texts(conn: Connection, settings: Settings, jobs: list[_TextSend]) -> list[_Stored]:
+def _store_texts(conn: Connection, settings: Settings, events: Events, jobs: list[_TextSend]) -> list[_Stored]:
     """Store a batch of text messages in the caller's transaction (lib/group_commit.py): per job
     one UPDATE … RETURNING takes the seq (None: not matched, nothing changed); then one insert
     of every message, one upsert of every sender's read position, and their push rows. Raises
@@ -239,7 +239,9 @@ def _store_texts(conn: Connection, settings: Settings, jobs: list[_TextSend]) ->
             continue
         if principal.role is Role.OPERATOR and principal.departments and row.department not in principal.departments:
             raise _NotVisible  # lib/access.py's rule; the ORM path answers 404
-        values = {"id": new_id("msg"), "session_id": job.session_id, "seq": row.last_seq,
+        message_id = new_id("msg")
+        events.expect(message_id)
+        values = {"id": message_id, "session_id": job.session_id, "seq": row.last_seq,
                   "sender_type": principal.participant_type, "sender_id": principal.id,
                   "sender_name": principal.name, "body": job.body, "client_msg_id": job.client_msg_id,
                   "created_at": now}
@@ -265,9 +267,9 @@ def _committer(rt: Runtime) -> GroupCommit[_TextSend, _Stored]:
     """The app's one group committer of text messages, kept with its database."""
     committer = rt.db.shared.get("text_sends")
     if committer is None:
-        settings = rt.settings
+        settings, events = rt.settings, rt.events
         committer = rt.db.shared["text_sends"] = GroupCommit(
-            rt.db, lambda conn, jobs: _store_texts(conn, settings, jobs),
+            rt.db, lambda conn, jobs: _store_texts(conn, settings, events, jobs),
             cooperative=settings.async_mode in ("eventlet", "gevent"))
     return cast(GroupCommit[_TextSend, _Stored], committer)
 
@@ -349,6 +351,7 @@ def _append_locked(db: Session, rt: Runtime, chat: ChatSession, principal: Princ
         raise Conflict("Claim the session before replying", {"reason": "not_assigned"})
     message = append_message(db, chat, principal, text, client_msg_id, attachment_ids,
                              rt.settings.attachments_per_message)
+    rt.events.expect(message.id)
     # The user writing again after the bot's answer asks for a person (services/self_service.py);
     # one describing a scam is handed to the security queue by safety.after_user_message
     # instead (flag_scam takes `bot` chats out of self-service itself).

@@ -70,6 +70,8 @@ def post_note(rt: Runtime, principal: Principal, session_id: str, *, body: str, 
             InternalNote.client_msg_id == client_msg_id,
         )).scalar_one_or_none()
         note = existing or append_note(db, chat, principal, screened.text, client_msg_id)
+        if existing is None:
+            rt.events.expect(note.id)
     if existing is not None:
         # Delivered again unless this process emitted it, as a retried message (Events.redeliver).
         rt.events.redeliver("note:new", dump_note(note), staff_audience(chat), skip_sid=origin_sid)
