@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import engineio
 import pytest
 import requests
 import socketio
@@ -216,8 +217,27 @@ class Api:
         self.http.close()
 
 
+class _InOrderEngineIO(engineio.Client):
+    """python-engineio runs the handler of each incoming message on a thread of its own, so a
+    socket's events were recorded in the order those threads got to the recorder, not the
+    order the server sent them. This client runs the message handler on the reading thread:
+    events are recorded in arrival order (the handlers only record and notify; nothing in them
+    waits for the server). Relies on the pinned python-engineio (pyproject.toml)."""
+
+    def start_background_task(self, target: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if target is self.handlers.get("message"):
+            return target(*args, **kwargs)
+        return super().start_background_task(target, *args, **kwargs)
+
+
+class _InOrderClient(socketio.Client):
+    def _engineio_client_class(self) -> type[engineio.Client]:
+        return _InOrderEngineIO
+
+
 class Sock:
-    """A python-socketio client that records server events and waits for them, bounded."""
+    """A python-socketio client that records server events, in the order they arrive, and
+    waits for them, bounded."""
 
     def __init__(self, base_url: str, token: str | None, *, transports: tuple[str, ...] = ("websocket",),
                  name: str = "socket") -> None:
@@ -227,7 +247,7 @@ class Sock:
         self.name = name
         # Our own HTTP session (used by the polling transport), so we can close it.
         self.http = requests.Session()
-        self.client = socketio.Client(reconnection=False, http_session=self.http, request_timeout=10)
+        self.client = _InOrderClient(reconnection=False, http_session=self.http, request_timeout=10)
         self._cond = threading.Condition()
         self.events: list[tuple[str, Any]] = []
         self.connect_errors: list[Any] = []

@@ -136,3 +136,17 @@ def _foreign(sock: Sock, own_session_id: str) -> list[tuple[str, Any]]:
     """Events a socket received that concern any session but `own_session_id`."""
     return [(name, data) for name, data in sock.events
             if isinstance(data, dict) and data.get("session_id", data.get("id")) != own_session_id]
+
+
+
+def test_a_socket_records_events_in_the_order_the_server_sent_them(world: World) -> None:
+    """Opening a chat sends the department `session:updated` then `message:new` back to back.
+    The test client records events in arrival order (tests/e2e/conftest.py _InOrderEngineIO:
+    python-engineio handles each message on a thread of its own), which order assertions
+    such as the one above rely on."""
+    op_sock = world.operator(["trading"], label="orderly-op").socket(label="op")
+    users = [world.user(f"orderly-{n}") for n in range(3)]  # 10 new chats per user and hour
+    opened = [users[n % 3].open_session("trading", first=f"注文が通らない {n}")["id"] for n in range(15)]
+    op_sock.wait_for("message:new", lambda m: m["session_id"] in opened, count=len(opened))
+    for sid in opened:
+        assert [name for name, data in op_sock.events if _about(sid)(data)] == ["session:updated", "message:new"]
