@@ -153,7 +153,7 @@ def test_a_batch_of_sends_is_stored_in_one_transaction(api: Api, app: Any, user:
     jobs = [_TextSend(u, active, "one", "b-1"), _TextSend(op, active, "two", "b-2"),
             _TextSend(u, closed, "too late", "b-3"), _TextSend(u, active, "three", "b-4")]
     with rt.db.write_connection() as conn:
-        stored = _store_texts(conn, rt.settings, jobs)
+        stored = _store_texts(conn, rt.settings, rt.events, jobs)
     assert stored[2] is None  # closed: not matched, nothing changed
     assert [(m.seq, m.body, m.sender_type) for _, m in (s for s in stored if s is not None)] == \
         [(2, "one", "user"), (3, "two", "operator"), (4, "three", "user")]

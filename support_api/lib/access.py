@@ -8,8 +8,9 @@ A user reaches only their own sessions; an operator reaches sessions of their de
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, select, true
 from sqlalchemy.orm import Session
 
 from support_api.lib.auth import Principal, Role
@@ -47,15 +48,33 @@ def is_session_id(value: object) -> bool:
     return isinstance(value, str) and _SESSION_ID.match(value) is not None
 
 
+@lru_cache(maxsize=8)
+def _session_statement(scope: str, for_update: bool) -> Select[tuple[ChatSession]]:
+    """get_session's query for one `scope` of caller (`visible_sessions` with bound
+    parameters), built once: an `in_` built per call leaves its objects in reference cycles
+    for the garbage collector, and this runs for nearly every request and socket event."""
+    where = [ChatSession.id == bindparam("session_id")]
+    if scope == "user":
+        where.append(ChatSession.user_id == bindparam("user_id"))
+    elif scope == "departments":
+        where.append(ChatSession.department.in_(bindparam("departments", expanding=True)))
+    query = select(ChatSession).where(*where)
+    return query.with_for_update() if for_update else query
+
+
 def get_session(db: Session, principal: Principal, session_id: str, *, for_update: bool = False) -> ChatSession:
     """The session if `principal` may see it, else NotFound. `for_update` locks the row."""
     # Checked before querying: a malformed id (NUL bytes, huge strings) never reaches SQL.
     if not is_session_id(session_id):
         raise NotFound("Session not found")
-    query = select(ChatSession).where(ChatSession.id == session_id, visible_sessions(principal))
-    if for_update:
-        query = query.with_for_update()
-    chat = db.execute(query).scalar_one_or_none()
+    # The scopes of visible_sessions, one statement each.
+    if principal.role is Role.USER:
+        scope, params = "user", {"session_id": session_id, "user_id": principal.id}
+    elif principal.role is Role.OPERATOR and principal.departments:
+        scope, params = "departments", {"session_id": session_id, "departments": list(principal.departments)}
+    else:
+        scope, params = "all", {"session_id": session_id}
+    chat = db.execute(_session_statement(scope, for_update), params).scalar_one_or_none()
     if chat is None:
         raise NotFound("Session not found")
     return chat

@@ -146,7 +146,7 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The bot's suggested articles [{id, title, snippet}] (sender `bot` only; else null).
     suggestions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
-    # lazy="raise": every query that dumps messages must load these explicitly (selectinload),
+    # lazy="raise": every query that dumps messages must load these explicitly (services.queries.with_attachments),
     # so a forgotten load is a test failure rather than one query per message.
     attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.position", lazy="raise")
 

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy import Connection, Dialect, Update, bindparam, case, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from support_api.config import Settings
 from support_api.lib.access import get_session, is_session_id
@@ -46,6 +46,7 @@ from support_api.services import guard, safety, self_service
 from support_api.services.attachments import claim_attachments
 from support_api.services.limits import enforce
 from support_api.services.push_outbox import enqueue_message, enqueue_messages
+from support_api.services.queries import with_attachments
 from support_api.services.read_state import advance_read, advance_reads
 
 
@@ -63,14 +64,15 @@ class SendResult:
 
 
 def find_by_client_msg_id(db: Session, session_id: str, principal: Principal, client_msg_id: str) -> Message | None:
-    return db.execute(
-        select(Message).options(selectinload(Message.attachments)).where(
+    found = db.execute(
+        select(Message).where(
             Message.session_id == session_id,
             Message.sender_type == principal.participant_type,
             Message.sender_id == principal.id,
             Message.client_msg_id == client_msg_id,
         )
     ).scalar_one_or_none()
+    return None if found is None else with_attachments(db, [found])[0]
 
 
 def append_message(db: Session, chat: ChatSession, principal: Principal, body: str, client_msg_id: str,

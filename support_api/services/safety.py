@@ -41,6 +41,7 @@ from support_api.models import Category, ChatSession, GuardBlock, Message, Sende
 from support_api.schemas.responses import dump_message, dump_session
 from support_api.services import audit, guard, routing
 from support_api.services.push_outbox import enqueue_waiting
+from support_api.services.queries import with_attachments
 
 MAX_PARTS = 4
 SCAM_SUSPECTED = "scam_suspected"
@@ -105,10 +106,7 @@ def _redact(rt: Runtime, principal: Principal, session_id: str, message_ids: lis
 
 
 def _with_attachments(db: Any, message: Message) -> Message:
-    from sqlalchemy.orm import selectinload
-
-    return db.execute(select(Message).options(selectinload(Message.attachments))
-                      .where(Message.id == message.id)).scalar_one()
+    return with_attachments(db, [db.execute(select(Message).where(Message.id == message.id)).scalar_one()])[0]
 
 
 # --- scam suspected --------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from support_api.lib import business_hours, system_text
 from support_api.lib.access import get_session, require_role
@@ -23,6 +23,7 @@ from support_api.services import audit, guard, incidents, routing, safety, self_
 from support_api.services.limits import enforce
 from support_api.services.messages import append_message
 from support_api.services.push_outbox import enqueue_waiting
+from support_api.services.queries import with_attachments
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,9 @@ def _existing_open(rt: Runtime, principal: Principal, open_key: str) -> OpenResu
         ).scalar_one_or_none()
         if chat is None:
             return None
-        first = db.execute(
-            select(Message).options(selectinload(Message.attachments))
-            .where(Message.session_id == chat.id, Message.seq == 1)
-        ).scalar_one_or_none()
+        first = db.execute(select(Message).where(Message.session_id == chat.id, Message.seq == 1)).scalar_one_or_none()
+        if first is not None:
+            with_attachments(db, [first])
         return OpenResult(chat, first, created=False)
 
 

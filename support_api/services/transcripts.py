@@ -20,7 +20,7 @@ from itertools import islice
 from typing import Any, Union
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from support_api.lib import transcript_text as tt
 from support_api.lib.access import get_session
@@ -30,6 +30,7 @@ from support_api.lib.signing import UrlSigner
 from support_api.models import ChatSession, InternalNote, Message, utcnow
 from support_api.schemas.responses import dump_message, dump_note, iso
 from support_api.services import audit
+from support_api.services.queries import with_attachments
 
 # 2,000 entries of at most 4,096 characters each keep the worst response near 8 MiB.
 # openapi.yaml and the README state this number: change them with it.
@@ -50,11 +51,11 @@ class Transcript:
 def _messages(db: Session, chat: ChatSession) -> list[Message]:
     # Up to the `last_seq` read with the session, so the summary and the items agree even
     # while messages keep arriving; attachments in one IN query per 500 messages, not one each.
-    return list(db.execute(
-        select(Message).options(selectinload(Message.attachments))
+    return with_attachments(db, list(db.execute(
+        select(Message)
         .where(Message.session_id == chat.id, Message.seq <= chat.last_seq)
         .order_by(Message.seq).limit(MAX_ITEMS + 1)
-    ).scalars())
+    ).scalars()))
 
 
 def _notes(db: Session, chat: ChatSession) -> list[InternalNote]:
