@@ -36,7 +36,7 @@ from support_api.config import Settings
 from support_api.lib import metrics, request_context
 from support_api.lib.auth import TokenVerifier
 from support_api.lib.db import Database
-from support_api.lib.errors import ApiError, Overloaded, PayloadTooLarge
+from support_api.lib.errors import ApiError, Overloaded, PayloadTooLarge, release
 from support_api.lib.events import Events
 from support_api.lib.lifecycle import EXTENSION as LIFECYCLE
 from support_api.lib.lifecycle import Lifecycle, lifecycle_of
@@ -58,27 +58,10 @@ def _envelope(status: int, code: str, message: str, details: dict[str, Any] | No
     return jsonify({"error": {"code": code, "message": message, "details": details or {}}}), status
 
 
-def _release(exc: BaseException) -> None:
-    """Drop the tracebacks of an answered error and of the errors it chains. A traceback holds
-    the frames it went through, and a frame that holds the error (Flask's request context
-    keeping its routing error, a handler's `except … as exc`) closes a reference cycle that
-    only the garbage collector frees: ~50 objects per 4xx answer, so a stream of bad requests
-    fed the collector's whole-process pauses, as the socket events' cycles did
-    (SupportApiFlask.create_url_adapter; tests/test_reference_cycles.py)."""
-    pending, seen = [exc], set()
-    while pending:
-        error = pending.pop()
-        if id(error) in seen:
-            continue
-        seen.add(id(error))
-        error.__traceback__ = None
-        pending += [chained for chained in (error.__cause__, error.__context__) if chained is not None]
-
-
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> tuple[Response, int]:
-        _release(exc)
+        release(exc)
         response, status = _envelope(exc.status, exc.code, exc.message, exc.details)
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after)
@@ -89,7 +72,7 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(SQLAlchemyTimeoutError)
     def overloaded(exc: SQLAlchemyTimeoutError) -> tuple[Response, int]:
-        _release(exc)
+        release(exc)
         log.warning("database pool exhausted: answering 503")
         response, status = _envelope(Overloaded.status, Overloaded.code, "The server is busy; retry shortly",
                                      {"retry_after": 1})
@@ -98,14 +81,14 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc: RequestEntityTooLarge) -> tuple[Response, int]:
-        _release(exc)
+        release(exc)
         # The limit in force for this request: uploads raise it (request.max_content_length).
         limit = request.max_content_length or app.config["MAX_CONTENT_LENGTH"]
         return _envelope(413, PayloadTooLarge.code, f"The body is larger than {limit} bytes", {"max_bytes": limit})
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Response, int]:
-        _release(exc)
+        release(exc)
         status = exc.code or 500
         response, status = _envelope(status, _HTTP_CODES.get(status, "error"), exc.description or exc.name)
         # Keep the exception's own headers, e.g. the `Allow` a 405 must carry (RFC 9110 15.5.6).
@@ -117,7 +100,7 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Response, int]:
         log.exception("unhandled error")
-        _release(exc)  # logged with its traceback above
+        release(exc)  # logged with its traceback above
         return _envelope(500, "internal_error", "Something went wrong")
 
 

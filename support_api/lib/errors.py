@@ -28,6 +28,23 @@ class ApiError(Exception):
         return {"code": self.code, "message": self.message, "details": self.details}
 
 
+def release(exc: BaseException) -> None:
+    """Drop the tracebacks of an answered error and of the errors it chains. A traceback holds
+    the frames it went through, and a frame that holds the error (marshmallow's `raise exc`,
+    Flask's request context keeping its routing error, a handler's `except … as exc`) closes a
+    reference cycle that only the garbage collector frees: ~50 objects per refused request or
+    socket event, so a stream of bad input fed the collector's whole-process pauses
+    (tests/test_reference_cycles.py). Call once the error is answered (and logged)."""
+    pending, seen = [exc], set()
+    while pending:
+        error = pending.pop()
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        error.__traceback__ = None
+        pending += [chained for chained in (error.__cause__, error.__context__) if chained is not None]
+
+
 def field_errors(messages: Mapping[Any, Any], prefix: str = "") -> dict[str, list[str]]:
     """Marshmallow's nested messages as the contract's flat `details.fields`: a dotted path per
     field (`message.body`; list items by index, `attachment_ids.0`) -> its messages. Flat, so

@@ -14,7 +14,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from support_api.lib import request_context
 from support_api.lib.auth import Principal
-from support_api.lib.errors import ApiError, Overloaded, Unauthorized, ValidationFailed, field_errors
+from support_api.lib.errors import ApiError, Overloaded, Unauthorized, ValidationFailed, field_errors, release
 from support_api.lib.lifecycle import current_lifecycle
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,7 @@ def acked(schema: Schema) -> Callable[[Callable[..., dict[str, Any]]], Callable[
                     raise ValidationFailed("The payload is not valid", {"fields": field_errors(exc.normalized_messages())}) from exc
                 return {"ok": True, **handler(principal, data)}
             except ApiError as exc:
+                release(exc)
                 return {"ok": False, "error": exc.to_dict()}
             except SQLAlchemyTimeoutError:
                 busy = Overloaded("The server is busy; retry shortly", {"retry_after": 1})
