@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pg-admin-url", default=benchlib.DEFAULT_PG_ADMIN_URL)
     p.add_argument("--async-mode", choices=["eventlet", "gevent"], default="gevent")
     p.add_argument("--source-ref", metavar="REF", help="run a clean `git archive` snapshot of REF instead of the tree")
+    p.add_argument("--source-dir", metavar="DIR", help="run the `support_api` package in DIR (a patched copy)")
     p.add_argument("--rate", type=float, default=300.0, help="requests per second in all (default %(default)s)")
     p.add_argument("--duration", type=float, default=20.0, help="seconds (default %(default)s)")
     p.add_argument("--threads", type=int, default=16, help="client threads (default %(default)s)")
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--mix takes {', '.join(KINDS)}")
     benchlib.exit_on_sigterm()
     benchlib.check_loopback(args.pg_admin_url)
-    source = benchlib.Source(args.source_ref)
+    source = benchlib.Source(args.source_ref, args.source_dir)
     metrics_port = benchlib.free_port()
     # The bad tokens are answered 401 until the address's auth-failure limit, then 429: both errors.
     extra = {"SUPPORT_API_METRICS_PORT": str(metrics_port)}
