@@ -40,8 +40,30 @@ from support_api.models import (
 # statement here is Core, so it runs on either, inside the caller's transaction.
 Db = Session | Connection
 
+# Statements built once with bound parameters: besides the building, an `in_` built per call
+# leaves its objects in reference cycles for the garbage collector (tests/test_reference_cycles.py),
+# and these run with every message that notifies and every read.
 _DEVICES_OF = (select(Device.id).where(Device.owner_type == bindparam("owner_type"),
                                       Device.owner_id == bindparam("owner_id")).order_by(Device.id))
+_DEVICES_OF_OWNERS = (select(Device.id, Device.owner_type, Device.owner_id)
+                      .where(Device.owner_id.in_(bindparam("owner_ids", expanding=True))).order_by(Device.id))
+_USER_DEVICES_OF = (select(Device.id, Device.owner_id)
+                    .where(Device.owner_type == "user", Device.owner_id.in_(bindparam("owner_ids", expanding=True)))
+                    .order_by(Device.id))
+_READ_POSITION = select(ReadState.last_read_seq).where(
+    ReadState.session_id == bindparam("session_id"), ReadState.reader_type == bindparam("reader_type"),
+    ReadState.reader_id == bindparam("reader_id"))
+# A notification for a message the reader has now read went out (or is going out right now).
+_PUSHED_BETWEEN = select(PushOutbox.id).where(
+    PushOutbox.recipient_id == bindparam("reader_id"),
+    PushOutbox.session_id == bindparam("session_id"),
+    PushOutbox.recipient_type == bindparam("reader_type"),
+    PushOutbox.kind.in_((PushKind.MESSAGE.value, PushKind.INCIDENT.value)),
+    PushOutbox.seq > bindparam("old_seq"),
+    PushOutbox.seq <= bindparam("new_seq"),
+    or_(PushOutbox.status == PushStatus.SENT.value,
+        and_(PushOutbox.status == PushStatus.PENDING.value, PushOutbox.claimed_until.is_not(None))),
+).limit(1)
 
 
 def _queue(db: Db, device_ids: list[str], recipient_type: str, kind: PushKind, session_id: str, *,
@@ -91,9 +113,7 @@ def enqueue_messages(db: Db, settings: Settings, sent: list[tuple[ChatSession, M
         return
     owners = {owner_id for _, owner_id in wanted.values()}
     devices: dict[tuple[str, str], list[str]] = {}
-    for device_id, owner_type, owner_id in db.execute(
-            select(Device.id, Device.owner_type, Device.owner_id).where(Device.owner_id.in_(sorted(owners)))
-            .order_by(Device.id)):
+    for device_id, owner_type, owner_id in db.execute(_DEVICES_OF_OWNERS, {"owner_ids": sorted(owners)}):
         devices.setdefault((owner_type, owner_id), []).append(device_id)
     due = _due(settings)
     for chat, message in sent:
@@ -124,25 +144,12 @@ def enqueue_read(db: Session, chat: ChatSession, reader_type: str, reader_id: st
     got for this chat is cleared on every device and the badge updated. Only when a push for
     a message they are now reading went out (or is going out right now); otherwise there is
     nothing to clear. Call it before the read position moves."""
+    reader = {"session_id": chat.id, "reader_type": reader_type, "reader_id": reader_id}
     # A column query, not db.get(): the ORM would cache the row and hide the upsert that follows.
-    old_seq = db.execute(select(ReadState.last_read_seq).where(
-        ReadState.session_id == chat.id, ReadState.reader_type == reader_type, ReadState.reader_id == reader_id,
-    )).scalar() or 0
+    old_seq = db.execute(_READ_POSITION, reader).scalar() or 0
     if new_seq <= old_seq:
         return
-    pushed = db.execute(
-        select(PushOutbox.id).where(
-            PushOutbox.recipient_id == reader_id,
-            PushOutbox.session_id == chat.id,
-            PushOutbox.recipient_type == reader_type,
-            PushOutbox.kind.in_((PushKind.MESSAGE.value, PushKind.INCIDENT.value)),
-            PushOutbox.seq > old_seq,
-            PushOutbox.seq <= new_seq,
-            or_(PushOutbox.status == PushStatus.SENT.value,
-                and_(PushOutbox.status == PushStatus.PENDING.value, PushOutbox.claimed_until.is_not(None))),
-        ).limit(1)
-    ).first()
-    if pushed is None:
+    if db.execute(_PUSHED_BETWEEN, {**reader, "old_seq": old_seq, "new_seq": new_seq}).first() is None:
         return
     _queue(db, _devices_of(db, reader_type, reader_id), reader_type, PushKind.READ, chat.id, recipient_id=reader_id,
            message_id=None, seq=new_seq, due_at=utcnow())
@@ -158,10 +165,7 @@ def enqueue_incident(db: Db, settings: Settings, posted: list[tuple[ChatSession,
     if not first_chat:
         return
     devices: dict[str, list[str]] = {}
-    for device_id, owner_id in db.execute(
-            select(Device.id, Device.owner_id).where(Device.owner_type == "user",
-                                                     Device.owner_id.in_(sorted(first_chat)))
-            .order_by(Device.id)):
+    for device_id, owner_id in db.execute(_USER_DEVICES_OF, {"owner_ids": sorted(first_chat)}):
         devices.setdefault(owner_id, []).append(device_id)
     due = _due(settings)
     for user_id, (chat, message) in first_chat.items():
