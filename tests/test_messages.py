@@ -8,7 +8,9 @@ from typing import Any, Callable
 
 import pytest
 
+from support_api.lib.events import Events
 from tests.conftest import Api
+from tests.images import png
 
 OpenSession = Callable[..., dict[str, Any]]
 
@@ -169,9 +171,6 @@ def test_a_retry_between_the_commit_and_the_emit_is_not_delivered_twice(
     """A retry answered on the same process after the first send's commit but before its emit
     (it waited on the same row lock or batch) must not deliver the message again: the process
     marks what it stored before the commit (Events.expect), not only when it emits."""
-    from support_api.lib.events import Events
-    from tests.images import png
-
     watcher = socket_client(operator)
     assert watcher.emit("session:join", {"session_id": active}, callback=True)["ok"]
     watcher.get_received()

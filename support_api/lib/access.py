@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, select, true
 from sqlalchemy.orm import Session
@@ -21,13 +22,28 @@ _SESSION_ID = re.compile(r"^ses_[0-9a-f]{28}$")
 _ATTACHMENT_ID = re.compile(r"^att_[0-9a-f]{28}$")
 
 
+def _scope(principal: Principal) -> tuple[str, dict[str, Any]]:
+    """Which sessions `principal` may see, and the values that say so: a user their own, an
+    operator whose token names departments those departments', anyone else all."""
+    if principal.role is Role.USER:
+        return "user", {"user_id": principal.id}
+    if principal.role is Role.OPERATOR and principal.departments:
+        return "departments", {"departments": list(principal.departments)}
+    return "all", {}
+
+
+def _scope_clause(scope: str, values: dict[str, Any]) -> ColumnElement[bool]:
+    """The WHERE clause of a `_scope`, its values literal or bound parameters."""
+    if scope == "user":
+        return ChatSession.user_id == values["user_id"]
+    if scope == "departments":
+        return ChatSession.department.in_(values["departments"])
+    return true()
+
+
 def visible_sessions(principal: Principal) -> ColumnElement[bool]:
     """A WHERE clause selecting exactly the sessions `principal` may see."""
-    if principal.role is Role.USER:
-        return ChatSession.user_id == principal.id
-    if principal.role is Role.OPERATOR and principal.departments:
-        return ChatSession.department.in_(principal.departments)
-    return true()
+    return _scope_clause(*_scope(principal))
 
 
 def can_see(principal: Principal, chat: ChatSession) -> bool:
@@ -50,15 +66,11 @@ def is_session_id(value: object) -> bool:
 
 @lru_cache(maxsize=8)
 def _session_statement(scope: str, for_update: bool) -> Select[tuple[ChatSession]]:
-    """get_session's query for one `scope` of caller (`visible_sessions` with bound
-    parameters), built once: an `in_` built per call leaves its objects in reference cycles
-    for the garbage collector, and this runs for nearly every request and socket event."""
-    where = [ChatSession.id == bindparam("session_id")]
-    if scope == "user":
-        where.append(ChatSession.user_id == bindparam("user_id"))
-    elif scope == "departments":
-        where.append(ChatSession.department.in_(bindparam("departments", expanding=True)))
-    query = select(ChatSession).where(*where)
+    """get_session's query for one `scope` of caller, with bound parameters, built once: an
+    `in_` built per call leaves its objects in reference cycles for the garbage collector,
+    and this runs for nearly every request and socket event."""
+    bound = {"user_id": bindparam("user_id"), "departments": bindparam("departments", expanding=True)}
+    query = select(ChatSession).where(ChatSession.id == bindparam("session_id"), _scope_clause(scope, bound))
     return query.with_for_update() if for_update else query
 
 
@@ -67,14 +79,8 @@ def get_session(db: Session, principal: Principal, session_id: str, *, for_updat
     # Checked before querying: a malformed id (NUL bytes, huge strings) never reaches SQL.
     if not is_session_id(session_id):
         raise NotFound("Session not found")
-    # The scopes of visible_sessions, one statement each.
-    if principal.role is Role.USER:
-        scope, params = "user", {"session_id": session_id, "user_id": principal.id}
-    elif principal.role is Role.OPERATOR and principal.departments:
-        scope, params = "departments", {"session_id": session_id, "departments": list(principal.departments)}
-    else:
-        scope, params = "all", {"session_id": session_id}
-    chat = db.execute(_session_statement(scope, for_update), params).scalar_one_or_none()
+    scope, values = _scope(principal)
+    chat = db.execute(_session_statement(scope, for_update), {"session_id": session_id, **values}).scalar_one_or_none()
     if chat is None:
         raise NotFound("Session not found")
     return chat
