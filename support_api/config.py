@@ -203,6 +203,7 @@ class ProtectionSettings:
     typing_coalesce_ms: int = 1000
     max_sockets_per_user: int = 10
     max_pending_per_ip: int = 50
+    max_inflight_events: int = 128
     header_timeout: int = 10
     body_timeout: int = 30
     idle_timeout: int = 60
@@ -217,6 +218,7 @@ class ProtectionSettings:
             typing_coalesce_ms=_int(env, "SUPPORT_API_TYPING_COALESCE_MS", d.typing_coalesce_ms),
             max_sockets_per_user=_int(env, "SUPPORT_API_MAX_SOCKETS_PER_USER", d.max_sockets_per_user, minimum=1),
             max_pending_per_ip=_int(env, "SUPPORT_API_MAX_PENDING_PER_IP", d.max_pending_per_ip, minimum=1),
+            max_inflight_events=_int(env, "SUPPORT_API_MAX_INFLIGHT_EVENTS", d.max_inflight_events, minimum=1),
             header_timeout=_int(env, "SUPPORT_API_HEADER_TIMEOUT", d.header_timeout, minimum=1),
             body_timeout=_int(env, "SUPPORT_API_BODY_TIMEOUT", d.body_timeout, minimum=1),
             idle_timeout=_int(env, "SUPPORT_API_IDLE_TIMEOUT", d.idle_timeout, minimum=1),

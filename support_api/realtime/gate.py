@@ -14,6 +14,10 @@ dispatches it, on the connection's own reader, before any handler, database or R
   `{code: rate_limited, details: {reason: flood}}`.
 - **Pending connections.** At most `SUPPORT_API_MAX_PENDING_PER_IP` Engine.IO connections per
   client address may exist that have not (yet) connected to the namespace with a valid token.
+- **Work in progress.** At most `SUPPORT_API_MAX_INFLIGHT_EVENTS` accepted events run at once
+  in the process. A connection whose next event finds no free slot waits for one, on its own
+  reader: it reads nothing more meanwhile, so its client's packets wait in TCP buffers
+  (backpressure) instead of becoming ever more green threads.
 
 Server-initiated closes first send `connection:closing` with an error object (docs/asyncapi.yaml),
 then the Socket.IO DISCONNECT, then the transport is closed.
@@ -89,14 +93,21 @@ class Gate:
         self._pending_by_ip: dict[str, int] = {}
         self._closing: set[str] = set()
         self.known_events: frozenset[str] = frozenset()
+        # Unbounded, an overloaded process kept reading and starting handlers, which all
+        # competed with the group commit that would finish them: at 1.4x its capacity it
+        # committed half as many messages per second as at capacity, every one seconds late
+        # (bench/README.md, "Overload"). Bounded, its rate holds.
+        self._slots = threading.BoundedSemaphore(settings.max_inflight_events)
 
     def install(self) -> None:
         """Put the gate in front of python-socketio's own Engine.IO handlers."""
         eio = self._sio.eio
         # The gate runs on the connection's reader itself, not on a new green thread per packet:
-        # a flood then costs one loop iteration per packet, not a spawn (python-socketio still
-        # runs each accepted event's handler on its own green thread).
+        # a flood then costs one loop iteration per packet, not a spawn. An accepted event's
+        # handler runs on its own green thread, started by the gate once it has a slot
+        # (`_start`), so python-socketio must not start another.
         eio.async_handlers = False
+        self._sio.async_handlers = False
         self._dispatch = eio.handlers["message"]
         self._eio_connect = eio.handlers["connect"]
         self._eio_disconnect = eio.handlers["disconnect"]
@@ -219,7 +230,23 @@ class Gate:
             if pkt.id is not None:
                 self._ack(eio_sid, namespace, pkt.id, _error("unknown_event", f"Unknown event {name!r}"))
             return
-        self._sio._handle_event(eio_sid, pkt.namespace, pkt.id, pkt.data)
+        self._start(eio_sid, pkt)
+
+    def _start(self, eio_sid: str, pkt: Any) -> None:
+        """Run an accepted event's handler on a green thread of its own once a slot is free.
+        Refused and malformed packets never wait here: they are answered above without one."""
+        self._slots.acquire()
+        try:
+            self._sio.start_background_task(self._handle, eio_sid, pkt)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def _handle(self, eio_sid: str, pkt: Any) -> None:
+        try:
+            self._sio._handle_event(eio_sid, pkt.namespace, pkt.id, pkt.data)
+        finally:
+            self._slots.release()
 
     def _allow(self, key: str) -> bool:
         return self._limiter.hit(self._event_rate, "events", key)

@@ -11,15 +11,17 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 import websocket
+from sqlalchemy import create_engine, text
 
 from tests.dbutil import fresh_database
-from tests.e2e.conftest import ServerProcess, World, run_server, wait_until, world_on
+from tests.e2e.conftest import ServerProcess, Sock, World, run_server, wait_until, world_on
 
 LIMITS = {
     "SUPPORT_API_RATE_LIMIT_EVENTS": "10/second",
@@ -304,7 +306,58 @@ def test_typing_is_coalesced(gworld: World) -> None:
     assert states == [True, False]
 
 
+@pytest.fixture(scope="module", params=["eventlet", "gevent"])
+def bounded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """Two events at most in progress at once. On PostgreSQL: a row lock held by the test then
+    keeps a send's handler waiting without stopping the process (SQLite's lock would)."""
+    with fresh_database("postgresql") as url, \
+            run_server(url, tmp_path_factory.mktemp("bounded"), async_mode=request.param,
+                       extra_env={"SUPPORT_API_MAX_INFLIGHT_EVENTS": "2"}) as server:
+        yield server
+
+
+def _emit(sock: Sock, event: str, data: dict[str, Any]) -> Future[Any]:
+    """Send an event without waiting: the future gets its ack."""
+    acked: Future[Any] = Future()
+    sock.client.emit(event, data, callback=lambda *args: acked.set_result(args[0] if args else None))
+    return acked
+
+
+def test_events_wait_for_a_free_slot_and_then_all_run(bounded: ServerProcess) -> None:
+    with world_on(bounded) as w:
+        writer, other = w.user("writer"), w.user("other")
+        stuck, free = writer.open_session("trading"), other.open_session("trading")
+        writer_sock, other_sock = writer.socket(), other.socket()
+        writer_sock.join(stuck["id"])
+        other_sock.join(free["id"])
+        typing = {"session_id": free["id"], "is_typing": True}
+        engine = create_engine(bounded.env["SUPPORT_API_DATABASE_URL"])
+        try:
+            with engine.connect() as lock:
+                # The writer's sends wait on their session's row, as on a slow database.
+                lock.execute(text("SELECT id FROM chat_sessions WHERE id = :id FOR UPDATE"), {"id": stuck["id"]})
+                first = _emit(writer_sock, "message:send", {"session_id": stuck["id"], "body": "one",
+                                                            "client_msg_id": "w-1"})
+                # One slot taken: the process still runs other events.
+                assert other_sock.call("typing", typing, timeout=5) == {"ok": True}
+                second = _emit(writer_sock, "message:send", {"session_id": stuck["id"], "body": "two",
+                                                             "client_msg_id": "w-2"})
+                time.sleep(0.3)
+                # Both slots taken: the other user's event waits (unbounded, it ran at once).
+                waiting = _emit(other_sock, "typing", {**typing, "is_typing": False})
+                time.sleep(1.0)
+                assert not first.done() and not second.done() and not waiting.done()
+                lock.rollback()
+            acks = [first.result(timeout=10), second.result(timeout=10), waiting.result(timeout=10)]
+        finally:
+            engine.dispose()
+        assert acks[2] == {"ok": True}
+        assert [(a["ok"], a["message"]["body"], a["message"]["seq"]) for a in acks[:2]] == [
+            (True, "one", 1), (True, "two", 2)]
+        assert [m["body"] for m in writer.history(stuck["id"])] == ["one", "two"]
+
+
 def test_vars_documented() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    for name in LIMITS:
+    for name in [*LIMITS, "SUPPORT_API_MAX_INFLIGHT_EVENTS"]:
         assert name in readme, f"{name} is not in README's Limits and protection section"
