@@ -52,6 +52,7 @@ def _serve(args: argparse.Namespace) -> int:
         from support_api.lib import metrics
 
         metrics.QUEUE.bind(metrics.waiting_counter(app.extensions["support_api"].db))
+        metrics.watch_slots(app.extensions["support_api_gate"].slots)
         metrics.serve_metrics(settings.metrics_host, settings.metrics_port)
     logging.getLogger("support_api").info("serving on http://%s:%s (async mode %s)", host, port, settings.async_mode)
     from support_api.serving import serve

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gc
+import json
+import re
 import time
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
@@ -45,3 +48,12 @@ def test_a_pause_lands_in_its_buckets() -> None:
     assert 0.03 <= _sample(registry, "support_api_gc_pause_seconds_sum", generation="1") < 1
     assert _sample(registry, "support_api_gc_pause_seconds_count", generation="0") == 0
     assert _sample(registry, "support_api_gc_pause_seconds_count", generation="2") == 0
+
+
+def test_the_dashboard_plots_every_metric_and_only_those_that_exist() -> None:
+    dashboard = json.loads((Path(__file__).resolve().parents[1] / "deploy" / "grafana-dashboard.json").read_text())
+    plotted = {name for panel in dashboard["panels"] for target in panel["targets"]
+               for name in re.findall(r"support_api_\w+", target["expr"])}
+    families = {family.name for family in metrics.REGISTRY.collect() if family.name.startswith("support_api_")}
+    assert "support_api_socket_events_waiting" in families
+    assert {re.sub(r"_(total|bucket|sum|count)$", "", name) for name in plotted} == families

@@ -20,7 +20,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client import (
     CollectorRegistry,
@@ -49,6 +49,15 @@ MESSAGE_STORE_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0))
 SOCKET_CONNECTIONS = Gauge("support_api_socket_connections", "Socket.IO connections open on this process",
                            registry=REGISTRY)
+# The bound on socket events in progress (realtime/gate.py, SUPPORT_API_MAX_INFLIGHT_EVENTS):
+# the gauges are read from the gate at scrape time (`watch_slots`), nothing is counted per event.
+SOCKET_EVENTS_IN_PROGRESS = Gauge("support_api_socket_events_in_progress",
+                                  "Socket events being handled on this process", registry=REGISTRY)
+SOCKET_EVENTS_WAITING = Gauge("support_api_socket_events_waiting",
+                              "Connections whose next socket event waits for a free slot", registry=REGISTRY)
+SOCKET_EVENT_WAITS = Counter("support_api_socket_event_waits",
+                             "Socket events that waited for a free slot (the process was saturated)",
+                             registry=REGISTRY)
 PUSH = Counter("support_api_push", "Push notifications handled, by outcome (sent, skipped, retried, failed)",
                ["outcome"], registry=REGISTRY)
 HTTP_REQUESTS = Counter("support_api_http_requests", "REST requests answered",
@@ -110,6 +119,20 @@ def waiting_counter(db: Any) -> Callable[[], list[tuple[str, int]]]:
         return [(d, int(rows.get(d, 0))) for d in departments]
 
     return count
+
+
+class _Slots(Protocol):
+    @property
+    def busy(self) -> int: ...
+
+    @property
+    def waiting(self) -> int: ...
+
+
+def watch_slots(slots: _Slots) -> None:
+    """Report the gate's slots (realtime/gate.FairSlots) in the two gauges above."""
+    SOCKET_EVENTS_IN_PROGRESS.set_function(lambda: slots.busy)
+    SOCKET_EVENTS_WAITING.set_function(lambda: slots.waiting)
 
 
 # Pauses longer than ~10 ms show in the delivery p99 (bench/README.md, issue 16, third pass).

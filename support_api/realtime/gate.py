@@ -39,6 +39,7 @@ from limits.strategies import SlidingWindowCounterRateLimiter
 from socketio import packet as sio_packet
 
 from support_api.config import ConfigError, ProtectionSettings
+from support_api.lib import metrics
 from support_api.lib.errors import ValidationFailed
 from support_api.lib.ratelimit import SweptMemoryStorage
 from support_api.realtime import connections
@@ -98,7 +99,7 @@ class Gate:
         # competed with the group commit that would finish them: at twice its capacity it
         # committed 40 % fewer messages per second, every one of them seconds late
         # (bench/README.md, "Overload"). Bounded, its rate holds.
-        self._slots = FairSlots(settings.max_inflight_events)
+        self.slots = FairSlots(settings.max_inflight_events)
 
     def install(self) -> None:
         """Put the gate in front of python-socketio's own Engine.IO handlers."""
@@ -236,18 +237,19 @@ class Gate:
     def _start(self, eio_sid: str, pkt: Any) -> None:
         """Run an accepted event's handler on a green thread of its own once a slot is free.
         Refused and malformed packets never wait here: they are answered above without one."""
-        self._slots.acquire()
+        if self.slots.acquire():
+            metrics.SOCKET_EVENT_WAITS.inc()
         try:
             self._sio.start_background_task(self._handle, eio_sid, pkt)
         except BaseException:
-            self._slots.release()
+            self.slots.release()
             raise
 
     def _handle(self, eio_sid: str, pkt: Any) -> None:
         try:
             self._sio._handle_event(eio_sid, pkt.namespace, pkt.id, pkt.data)
         finally:
-            self._slots.release()
+            self.slots.release()
 
     def _allow(self, key: str) -> bool:
         return self._limiter.hit(self._event_rate, "events", key)
@@ -311,22 +313,31 @@ class FairSlots:
     than with this class, bench/README.md "Overload")."""
 
     def __init__(self, slots: int) -> None:
+        self._slots = slots
         self._free = slots
         self._waiting: deque[threading.Event] = deque()
         self._lock = threading.Lock()
 
     @property
+    def busy(self) -> int:
+        """Slots taken (`support_api_socket_events_in_progress`)."""
+        return self._slots - self._free
+
+    @property
     def waiting(self) -> int:
+        """Callers waiting for a slot (`support_api_socket_events_waiting`)."""
         return len(self._waiting)
 
-    def acquire(self) -> None:
+    def acquire(self) -> bool:
+        """Take a slot, waiting for one if none is free; True when it had to wait."""
         with self._lock:
             if self._free and not self._waiting:
                 self._free -= 1
-                return
+                return False
             handed = threading.Event()
             self._waiting.append(handed)
         handed.wait()  # set by release(), which passed its slot on instead of freeing it
+        return True
 
     def release(self) -> None:
         with self._lock:

@@ -21,7 +21,8 @@ import websocket
 from sqlalchemy import create_engine, text
 
 from tests.dbutil import fresh_database
-from tests.e2e.conftest import ServerProcess, Sock, World, run_server, wait_until, world_on
+from tests.e2e.conftest import ServerProcess, Sock, World, free_port, run_server, wait_until, world_on
+from tests.metricsutil import scrape, value
 
 LIMITS = {
     "SUPPORT_API_RATE_LIMIT_EVENTS": "10/second",
@@ -310,9 +311,12 @@ def test_typing_is_coalesced(gworld: World) -> None:
 def bounded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """Two events at most in progress at once. On PostgreSQL: a row lock held by the test then
     keeps a send's handler waiting without stopping the process (SQLite's lock would)."""
+    port = free_port()
     with fresh_database("postgresql") as url, \
             run_server(url, tmp_path_factory.mktemp("bounded"), async_mode=request.param,
-                       extra_env={"SUPPORT_API_MAX_INFLIGHT_EVENTS": "2"}) as server:
+                       extra_env={"SUPPORT_API_MAX_INFLIGHT_EVENTS": "2",
+                                  "SUPPORT_API_METRICS_PORT": str(port)}) as server:
+        server.metrics_port = port  # type: ignore[attr-defined]
         yield server
 
 
@@ -324,6 +328,8 @@ def _emit(sock: Sock, event: str, data: dict[str, Any]) -> Future[Any]:
 
 
 def test_events_wait_for_a_free_slot_and_then_all_run(bounded: ServerProcess) -> None:
+    port: int = bounded.metrics_port  # type: ignore[attr-defined]
+    waits_before = value(scrape(port), "support_api_socket_event_waits_total")
     with world_on(bounded) as w:
         writer, other = w.user("writer"), w.user("other")
         stuck, free = writer.open_session("trading"), other.open_session("trading")
@@ -347,6 +353,9 @@ def test_events_wait_for_a_free_slot_and_then_all_run(bounded: ServerProcess) ->
                 waiting = _emit(other_sock, "typing", {**typing, "is_typing": False})
                 time.sleep(1.0)
                 assert not first.done() and not second.done() and not waiting.done()
+                during = scrape(port)
+                assert value(during, "support_api_socket_events_in_progress") == 2
+                assert value(during, "support_api_socket_events_waiting") == 1
                 lock.rollback()
             acks = [first.result(timeout=10), second.result(timeout=10), waiting.result(timeout=10)]
         finally:
@@ -355,6 +364,11 @@ def test_events_wait_for_a_free_slot_and_then_all_run(bounded: ServerProcess) ->
         assert [(a["ok"], a["message"]["body"], a["message"]["seq"]) for a in acks[:2]] == [
             (True, "one", 1), (True, "two", 2)]
         assert [m["body"] for m in writer.history(stuck["id"])] == ["one", "two"]
+    after = scrape(port)
+    assert ("support_api_socket_events_in_progress", ()) in after and ("support_api_socket_events_waiting", ()) in after
+    assert value(after, "support_api_socket_events_in_progress") == 0
+    assert value(after, "support_api_socket_events_waiting") == 0
+    assert value(after, "support_api_socket_event_waits_total") - waits_before == 1
 
 
 def test_vars_documented() -> None:
