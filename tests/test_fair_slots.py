@@ -7,6 +7,8 @@ import threading
 import time
 from collections.abc import Callable
 
+import pytest
+
 from support_api.realtime.gate import FairSlots
 
 
@@ -71,3 +73,54 @@ def test_free_slots_are_taken_without_waiting() -> None:
     wait_until(lambda: len(order) == 4)
     for taker in (takers[0], takers[2], fourth):
         taker.give_back.set()
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_a_waiter_interrupted_in_line_leaves_it() -> None:
+    """A wait cut short (a timeout, a killed green thread) takes its place out of the line:
+    the next release frees the slot instead of handing it to nobody."""
+
+    class GivesUp(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            raise Interrupted
+
+    slots = FairSlots(1, new_event=GivesUp)
+    slots.acquire()
+    with pytest.raises(Interrupted):
+        slots.acquire()
+    assert slots.waiting == 0
+    slots.release()
+    assert slots.busy == 0
+    assert slots.acquire() is False  # free at once
+
+
+def test_a_waiter_interrupted_after_the_hand_over_passes_the_slot_on() -> None:
+    handed_over = threading.Event()
+
+    class TooLate(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            handed_over.wait(5)  # the release below has set this event: the slot is ours...
+            assert self.is_set()
+            raise Interrupted  # ...and we are interrupted before using it
+
+    slots = FairSlots(1, new_event=TooLate)
+    slots.acquire()
+    errors: list[BaseException] = []
+
+    def wait_in_line() -> None:
+        try:
+            slots.acquire()
+        except Interrupted as exc:
+            errors.append(exc)
+
+    waiter = threading.Thread(target=wait_in_line, daemon=True)
+    waiter.start()
+    wait_until(lambda: slots.waiting == 1)
+    slots.release()
+    handed_over.set()
+    waiter.join(5)
+    assert len(errors) == 1
+    assert slots.busy == 0 and slots.waiting == 0

@@ -31,6 +31,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import socketio
@@ -312,11 +313,12 @@ class FairSlots:
     some connections then waited far longer than the rest (p99 and max latency 40 % higher
     than with this class, bench/README.md "Overload")."""
 
-    def __init__(self, slots: int) -> None:
+    def __init__(self, slots: int, *, new_event: Callable[[], threading.Event] | None = None) -> None:
         self._slots = slots
         self._free = slots
         self._waiting: deque[threading.Event] = deque()
         self._lock = threading.Lock()
+        self._new_event = new_event or threading.Event
 
     @property
     def busy(self) -> int:
@@ -334,9 +336,20 @@ class FairSlots:
             if self._free and not self._waiting:
                 self._free -= 1
                 return False
-            handed = threading.Event()
+            handed = self._new_event()
             self._waiting.append(handed)
-        handed.wait()  # set by release(), which passed its slot on instead of freeing it
+        try:
+            handed.wait()  # set by release(), which passed its slot on instead of freeing it
+        except BaseException:
+            # Interrupted (a timeout, a killed green thread): leave the line, or pass on the slot
+            # handed over meanwhile. Either left behind would be a slot lost for good.
+            with self._lock:
+                queued = handed in self._waiting
+                if queued:
+                    self._waiting.remove(handed)
+            if not queued:
+                self.release()
+            raise
         return True
 
     def release(self) -> None:

@@ -348,14 +348,15 @@ def test_events_wait_for_a_free_slot_and_then_all_run(bounded: ServerProcess) ->
                 assert other_sock.call("typing", typing, timeout=5) == {"ok": True}
                 second = _emit(writer_sock, "message:send", {"session_id": stuck["id"], "body": "two",
                                                              "client_msg_id": "w-2"})
-                time.sleep(0.3)
+                wait_until(lambda: value(scrape(port), "support_api_socket_events_in_progress") == 2,
+                           what="both sends in progress")
                 # Both slots taken: the other user's event waits (unbounded, it ran at once).
                 waiting = _emit(other_sock, "typing", {**typing, "is_typing": False})
+                wait_until(lambda: value(scrape(port), "support_api_socket_events_waiting") == 1,
+                           what="the typing event waiting for a slot")
                 time.sleep(1.0)
                 assert not first.done() and not second.done() and not waiting.done()
-                during = scrape(port)
-                assert value(during, "support_api_socket_events_in_progress") == 2
-                assert value(during, "support_api_socket_events_waiting") == 1
+                assert value(scrape(port), "support_api_socket_events_in_progress") == 2
                 lock.rollback()
             acks = [first.result(timeout=10), second.result(timeout=10), waiting.result(timeout=10)]
         finally:
