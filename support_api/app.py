@@ -214,7 +214,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(web.bp)
     _register_request_context(app)
     _register_errors(app)
-    handlers.register(socketio)
+    handlers.register(socketio, app)
     # Issue 10 (hardening): the packet gate in front of every socket event handler.
     app.extensions["support_api_gate"] = packet_gate = gate.install(socketio.server, settings.protection)
     runtime: Runtime = app.extensions["support_api"]

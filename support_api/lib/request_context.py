@@ -11,18 +11,29 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
 
 
-@dataclass(frozen=True)
 class RequestMeta:
-    request_id: str
-    client_ip: str | None
-    # time.perf_counter() when the request or event arrived (0.0: not a request), for
-    # support_api_message_store_seconds (lib/metrics.py).
-    received: float = 0.0
+    """Who is asking: a request's or a socket event's id, client IP and arrival time."""
+
+    __slots__ = ("_request_id", "client_ip", "received")
+
+    def __init__(self, request_id: str | None, client_ip: str | None, received: float = 0.0) -> None:
+        # None: made up on first use. Most socket events never log nor audit anything, and a
+        # uuid4 (a getrandom system call) per event was measurable on the send path.
+        self._request_id = request_id
+        self.client_ip = client_ip
+        # time.perf_counter() when the request or event arrived (0.0: not a request), for
+        # support_api_message_store_seconds (lib/metrics.py).
+        self.received = received
+
+    @property
+    def request_id(self) -> str:
+        if self._request_id is None:
+            self._request_id = new_request_id()
+        return self._request_id
 
 
 _current: contextvars.ContextVar[RequestMeta | None] = contextvars.ContextVar("request_meta", default=None)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import current_app, request
+from flask import Flask, current_app, request
 from flask_socketio import ConnectionRefusedError as SocketConnectionRefused
-from flask_socketio import SocketIO, emit, join_room, leave_room, rooms
+from flask_socketio import SocketIO, join_room
+from socketio import Server as SocketServer
 
 from support_api.lib import metrics, request_context
 from support_api.lib.access import get_session
@@ -25,7 +26,7 @@ from support_api.lib.ratelimit import RateLimited
 from support_api.lib.runtime import get_runtime
 from support_api.models import utcnow
 from support_api.realtime import expiry
-from support_api.realtime.connections import acked, event_meta, forget, remember
+from support_api.realtime.connections import acked, event_meta, forget, in_app_context, remember
 from support_api.realtime.gate import current_gate
 from support_api.realtime.viewers import Viewers
 from support_api.schemas.requests import (
@@ -50,7 +51,7 @@ def _token_from(auth: Any) -> str:
 
 def on_connect(auth: Any = None) -> bool:
     try:
-        with request_context.scoped(event_meta()):
+        with request_context.scoped(event_meta(request.remote_addr)):
             principal = authenticate(get_runtime(), _token_from(auth))
     except (Unauthorized, RateLimited) as exc:
         # python-socketio's exception (the builtin one would be answered with a generic message):
@@ -86,7 +87,7 @@ def _staff_connected(sid: str, principal: Principal) -> None:
     connected on every process, and an online operator who reconnects takes waiting chats."""
     rt = get_runtime()
     rt.presence.join(sid, CONNECTED, "operator", principal.id)
-    with request_context.scoped(event_meta()):
+    with request_context.scoped(event_meta(request.remote_addr)):
         routing.operator_socket(rt, principal, connected=True)
 
 
@@ -100,45 +101,45 @@ def on_disconnect(*_: Any) -> None:
     _viewers().disconnected(request.sid)  # type: ignore[attr-defined]
     if principal is not None and principal.is_staff:
         # The away grace runs from the moment the last socket went.
-        with request_context.scoped(event_meta()):
+        with request_context.scoped(event_meta(request.remote_addr)):
             routing.operator_socket(rt, principal, connected=False)
 
 
 @acked(SocketJoinSchema())
-def on_join(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
+def on_join(sid: str, principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
     rt = get_runtime()
     with rt.db.read() as db:
         chat = get_session(db, principal, data["session_id"])
     # Join before reading the history: a message committed in between then arrives both in
     # the ack and as message:new (clients drop a seq they hold) instead of in neither.
-    join_room(session_room(chat.id))
+    _server().enter_room(sid, session_room(chat.id))
     # The push sender skips whoever is in the room (lib/presence.py).
-    rt.presence.join(request.sid, chat.id, principal.participant_type, principal.id)  # type: ignore[attr-defined]
+    rt.presence.join(sid, chat.id, principal.participant_type, principal.id)
     with rt.db.read() as db:
         items, has_more = queries.list_messages(db, chat, after_seq=data["after_seq"], limit=data["limit"])
         unread = queries.unread_counts(db, principal, [chat.id]).get(chat.id, 0)
         chat = get_session(db, principal, chat.id)
         where = queue.info(db, rt, chat, utcnow())
     # Staff only: the others viewing this chat hear of it (collision detection, issue 11).
-    _viewers().joined(request.sid, chat.id, principal)  # type: ignore[attr-defined]
+    _viewers().joined(sid, chat.id, principal)
     return {"session": dump_session(chat, unread_count=unread, queue=where),
             "messages": [dump_message(m, rt.signer) for m in items], "has_more": has_more}
 
 
 @acked(SocketSessionRefSchema())
-def on_leave(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
-    leave_room(session_room(data["session_id"]))
-    get_runtime().presence.leave(request.sid, data["session_id"])  # type: ignore[attr-defined]
-    _viewers().left(request.sid, data["session_id"])  # type: ignore[attr-defined]
+def on_leave(sid: str, principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
+    _server().leave_room(sid, session_room(data["session_id"]))
+    get_runtime().presence.leave(sid, data["session_id"])
+    _viewers().left(sid, data["session_id"])
     return {}
 
 
 @acked(SocketMessageSendSchema())
-def on_send(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
+def on_send(sid: str, principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
     if data["visibility"] == "internal":
         noted = notes.post_note(get_runtime(), principal, data["session_id"], body=data["body"],
                                 client_msg_id=data["client_msg_id"], confirm_sensitive=data["confirm_sensitive"],
-                                origin_sid=request.sid)  # type: ignore[attr-defined]
+                                origin_sid=sid)
         note_ack = {"message": dump_note(noted.note), "duplicate": not noted.created}
         if noted.masked_kinds:
             note_ack["masked_kinds"] = list(noted.masked_kinds)
@@ -146,7 +147,7 @@ def on_send(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
     result = messages.send_message(get_runtime(), principal, data["session_id"], body=data["body"],
                                    client_msg_id=data["client_msg_id"], attachment_ids=data["attachment_ids"],
                                    confirm_sensitive=data["confirm_sensitive"],
-                                   origin_sid=request.sid)  # type: ignore[attr-defined]
+                                   origin_sid=sid)
     ack = {"message": result.dumped(get_runtime().signer), "duplicate": not result.created}
     if result.masked_kinds:
         ack["masked_kinds"] = list(result.masked_kinds)
@@ -154,30 +155,36 @@ def on_send(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
 
 
 @acked(SocketReadSchema())
-def on_read(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
+def on_read(sid: str, principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
     return read_state.mark_read(get_runtime(), principal, data["session_id"], data["seq"])
 
 
 @acked(SocketTypingSchema())
-def on_typing(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
+def on_typing(sid: str, principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
     room = session_room(data["session_id"])
     # Only a socket that joined the session (and so passed the access gate) may type in it;
     # this keeps a keystroke-rate event off the database.
-    if room not in rooms():
+    if room not in _server().rooms(sid):
         raise NotFound("Join the session first", {"reason": "not_joined"})
     # Coalesced: a repeat of the state this socket last announced in this session within
     # SUPPORT_API_TYPING_COALESCE_MS is acked but not broadcast (clients send one per keystroke).
     now = time.monotonic()
-    last = _typing_sent.setdefault(request.sid, {})  # type: ignore[attr-defined]
+    last = _typing_sent.setdefault(sid, {})
     previous = last.get(data["session_id"])
     window = get_runtime().settings.protection.typing_coalesce_ms / 1000
     if previous is not None and previous[0] == data["is_typing"] and now - previous[1] < window:
         return {}
     last[data["session_id"]] = (data["is_typing"], now)
-    emit("typing", {"session_id": data["session_id"],
-                    "sender": {"type": principal.participant_type, "id": principal.id, "name": principal.name},
-                    "is_typing": data["is_typing"]}, to=room, include_self=False)
+    _server().emit("typing", {"session_id": data["session_id"],
+                              "sender": {"type": principal.participant_type, "id": principal.id,
+                                         "name": principal.name},
+                              "is_typing": data["is_typing"]}, to=room, skip_sid=sid)
     return {}
+
+
+def _server() -> SocketServer:
+    server: SocketServer = current_app.extensions["socketio"].server
+    return server
 
 
 def _viewers() -> Viewers:
@@ -195,13 +202,14 @@ def on_unknown(event: str, *args: Any) -> dict[str, Any]:
                                    "details": {}}}
 
 
-def register(socketio: SocketIO) -> None:
+def register(socketio: SocketIO, app: Flask) -> None:
+    # Connecting and disconnecting (once per socket) read the handshake's headers: through
+    # Flask-SocketIO, in a Flask request context.
     socketio.on_event("connect", on_connect)
     socketio.on_event("disconnect", on_disconnect)
-    socketio.on_event("session:join", on_join)
-    socketio.on_event("session:leave", on_leave)
-    socketio.on_event("message:send", on_send)
-    socketio.on_event("session:read", on_read)
-    socketio.on_event("typing", on_typing)
-
     socketio.on_event("*", on_unknown)
+    # Every other event: on python-socketio's server directly, in an app context only
+    # (connections.acked says why).
+    for name, handler in (("session:join", on_join), ("session:leave", on_leave), ("message:send", on_send),
+                          ("session:read", on_read), ("typing", on_typing)):
+        socketio.server.on(name, in_app_context(app, handler))
