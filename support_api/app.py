@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, Request, Response, current_app, g, jsonify, request
 from flask_socketio import SocketIO
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -72,6 +73,19 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(SQLAlchemyTimeoutError)
     def overloaded(exc: SQLAlchemyTimeoutError) -> tuple[Response, int]:
         log.warning("database pool exhausted: answering 503")
+        response, status = _envelope(Overloaded.status, Overloaded.code, "The server is busy; retry shortly",
+                                     {"retry_after": 1})
+        response.headers["Retry-After"] = "1"
+        return response, status
+
+    @app.errorhandler(DBAPIError)
+    def database_error(exc: DBAPIError) -> tuple[Response, int]:
+        if not exc.connection_invalidated:
+            log.exception("unhandled database error")
+            return _envelope(500, "internal_error", "Something went wrong")
+        # The connection died under the request (a database restart or failover): the pool is
+        # renewed already (lib/db.py), so the client's retry runs on a fresh connection.
+        log.warning("database connection lost: answering 503")
         response, status = _envelope(Overloaded.status, Overloaded.code, "The server is busy; retry shortly",
                                      {"retry_after": 1})
         response.headers["Retry-After"] = "1"

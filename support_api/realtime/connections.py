@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, request
 from marshmallow import Schema, ValidationError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from support_api.lib import request_context
@@ -131,10 +132,13 @@ def acked(schema: Schema) -> Callable[[SocketHandler], Callable[..., dict[str, A
             except ApiError as exc:
                 release(exc)
                 return {"ok": False, "error": exc.to_dict()}
-            except SQLAlchemyTimeoutError:
-                busy = Overloaded("The server is busy; retry shortly", {"retry_after": 1})
-                return {"ok": False, "error": busy.to_dict()}
-            except Exception:  # noqa: BLE001 - a socket handler must always ack
+            except Exception as exc:  # noqa: BLE001 - a socket handler must always ack
+                if isinstance(exc, SQLAlchemyTimeoutError) or (isinstance(exc, DBAPIError)
+                                                               and exc.connection_invalidated):
+                    # No free pooled connection, or the one in use died (a database restart:
+                    # the pool is renewed already, lib/db.py): the client's retry will find one.
+                    busy = Overloaded("The server is busy; retry shortly", {"retry_after": 1})
+                    return {"ok": False, "error": busy.to_dict()}
                 log.exception("socket handler %s failed", handler.__name__)
                 return {"ok": False, "error": {"code": "internal_error", "message": "Something went wrong",
                                                "details": {}}}
