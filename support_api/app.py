@@ -70,13 +70,16 @@ def _register_errors(app: Flask) -> None:
             response.headers["Retry-After"] = str(exc.details["retry_after"])
         return response, status
 
-    @app.errorhandler(SQLAlchemyTimeoutError)
-    def overloaded(exc: SQLAlchemyTimeoutError) -> tuple[Response, int]:
-        log.warning("database pool exhausted: answering 503")
+    def busy() -> tuple[Response, int]:
         response, status = _envelope(Overloaded.status, Overloaded.code, "The server is busy; retry shortly",
                                      {"retry_after": 1})
         response.headers["Retry-After"] = "1"
         return response, status
+
+    @app.errorhandler(SQLAlchemyTimeoutError)
+    def overloaded(exc: SQLAlchemyTimeoutError) -> tuple[Response, int]:
+        log.warning("database pool exhausted: answering 503")
+        return busy()
 
     @app.errorhandler(DBAPIError)
     def database_error(exc: DBAPIError) -> tuple[Response, int]:
@@ -86,10 +89,7 @@ def _register_errors(app: Flask) -> None:
         # The connection died under the request (a database restart or failover): the pool is
         # renewed already (lib/db.py), so the client's retry runs on a fresh connection.
         log.warning("database connection lost: answering 503")
-        response, status = _envelope(Overloaded.status, Overloaded.code, "The server is busy; retry shortly",
-                                     {"retry_after": 1})
-        response.headers["Retry-After"] = "1"
-        return response, status
+        return busy()
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc: RequestEntityTooLarge) -> tuple[Response, int]:
