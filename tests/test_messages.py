@@ -162,6 +162,16 @@ def test_a_batch_of_sends_is_stored_in_one_transaction(api: Api, app: Any, user:
     items = api.get(f"/sessions/{active}/messages", user).get_json()["items"]
     assert [(m["seq"], m["body"]) for m in items[1:]] == [(2, "one"), (3, "two"), (4, "three")]
     assert "too late" not in [m["body"] for m in api.get(f"/sessions/{closed}/messages", user).get_json()["items"]]
+    # Whoever wrote has read up to their own last message (on PostgreSQL stored by the same
+    # statement as the message: messages._send_statement); nothing moved in the closed session.
+    from sqlalchemy import select
+
+    from support_api.models import ReadState
+
+    with rt.db.read() as db:
+        positions = {(r.session_id, r.reader_type): r.last_read_seq for r in db.execute(select(ReadState)).scalars()}
+    assert positions[(active, "user")] == 4 and positions[(active, "operator")] == 3
+    assert positions.get((closed, "user"), 0) < 2
 
 
 @pytest.mark.parametrize("kind", ["text", "attachment", "note"])

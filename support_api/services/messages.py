@@ -5,8 +5,10 @@ Two paths store a message, with the same rules:
   unit of work, and text messages sent at the same time share one transaction (group commit,
   lib/group_commit.py). Per message, one `UPDATE … RETURNING` checks everything that would
   refuse the send (access, closed, not held, a retry) and takes the next `seq` under the row's
-  lock; then the batch's messages, the senders' read positions and the push rows are inserted
-  together. Sending is the hot path of the whole server (bench/README.md);
+  lock; on PostgreSQL the same statement inserts the message and moves the sender's read
+  position (`_send_statement`), on SQLite the batch's messages and read positions are inserted
+  together after; then the push rows. Sending is the hot path of the whole server
+  (bench/README.md);
 - the **ORM path** (`send_message` below the fast path), for everything else: messages with
   attachments, and any send the fast path's UPDATE did not match, which it then explains (a
   retry answered with the stored message, 404, 409).
@@ -19,7 +21,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple, TypeVar, cast
 
-from sqlalchemy import Connection, Dialect, Update, bindparam, case, exists, insert, select, update
+from sqlalchemy import Connection, Dialect, Select, Update, bindparam, case, exists, insert, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,6 +39,7 @@ from support_api.models import (
     ChatSession,
     Device,
     Message,
+    ReadState,
     SenderType,
     SessionStatus,
     new_id,
@@ -140,6 +144,42 @@ def _take_seq_statement(kind: str) -> Update:
     )
 
 
+@lru_cache(maxsize=16)
+def _send_statement(kind: str) -> Select[Any]:
+    """PostgreSQL: `_take_seq_statement`, the message's insert and the sender's read position
+    in one statement (data-modifying CTEs), returning the same row. Per message that is one
+    statement in the batch's pipeline instead of three (the UPDATE, then a row in each of two
+    executemany), and psycopg's per-statement work was a fifth of the server's CPU
+    (bench/README.md, issue 16). When the UPDATE matches nothing, nothing is inserted either.
+    SQLite has no INSERT inside WITH: it keeps the separate statements."""
+    messages, reads = Message.__table__, ReadState.__table__
+    taken = _take_seq_statement(kind).returning(ChatSession.__table__.c.id).cte("taken")
+
+    def param(name: str, column: Any) -> Any:
+        return bindparam(name, type_=column.type)
+
+    message = insert(messages).from_select(
+        ["id", "session_id", "seq", "sender_type", "sender_id", "sender_name", "body", "client_msg_id", "created_at"],
+        select(param("message_id", messages.c.id), taken.c.id, taken.c.last_seq,
+               param("sender_type", messages.c.sender_type), param("sender_id", messages.c.sender_id),
+               param("sender_name", messages.c.sender_name), param("body", messages.c.body),
+               param("client_msg_id", messages.c.client_msg_id), param("now", messages.c.created_at)),
+    ).cte("message")
+    position = postgresql.insert(reads).from_select(
+        ["session_id", "reader_type", "reader_id", "last_read_seq", "updated_at"],
+        select(taken.c.id, param("sender_type", reads.c.reader_type), param("sender_id", reads.c.reader_id),
+               taken.c.last_seq, param("now", reads.c.updated_at)),
+    )
+    position = position.on_conflict_do_update(
+        index_elements=[reads.c.session_id, reads.c.reader_type, reads.c.reader_id],
+        set_={"last_read_seq": case((reads.c.last_read_seq > position.excluded.last_read_seq, reads.c.last_read_seq),
+                                    else_=position.excluded.last_read_seq),
+              "updated_at": position.excluded.updated_at},
+    ).cte("position")
+    return select(taken.c.last_seq, taken.c.user_id, taken.c.operator_id, taken.c.department,
+                  taken.c.notify).add_cte(message, position)
+
+
 class _SeqRow(NamedTuple):
     last_seq: int
     user_id: str
@@ -148,18 +188,21 @@ class _SeqRow(NamedTuple):
     notify: bool
 
 
-def _take_seqs(conn: Connection, jobs: list[_TextSend], now: datetime) -> list[_SeqRow | None]:
-    """Run each job's `_take_seq_statement` in order, in the caller's transaction.
+def _take_seqs(conn: Connection, jobs: list[_TextSend], now: datetime, message_ids: list[str]) -> list[_SeqRow | None]:
+    """Run each job's `_take_seq_statement` in order, in the caller's transaction (on
+    PostgreSQL its `_send_statement`, which stores the message as `message_ids` says too).
 
     On PostgreSQL a batch of several goes through one psycopg pipeline: the UPDATEs are sent
     together and their rows read back after one round trip, instead of one round trip (and
     one wait in the event loop) each, which was the largest single cost of a send on
     PostgreSQL (bench/README.md, issue 16). Same statements, same order, same locks; an error
     aborts the pipeline and fails the batch, which group commit then runs job by job."""
-    calls = [(_take_seq_statement("user" if job.principal.role is Role.USER else "staff"),
+    statement = _send_statement if conn.dialect.name == "postgresql" else _take_seq_statement
+    calls = [(statement("user" if job.principal.role is Role.USER else "staff"),
               {"session_id": job.session_id, "sender_id": job.principal.id,
-               "sender_type": job.principal.participant_type, "client_msg_id": job.client_msg_id, "now": now})
-             for job in jobs]
+               "sender_type": job.principal.participant_type, "client_msg_id": job.client_msg_id, "now": now,
+               "message_id": message_id, "sender_name": job.principal.name, "body": job.body})
+             for job, message_id in zip(jobs, message_ids, strict=True)]
     if len(calls) < 2 or conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
         return [None if (row := conn.execute(stmt, params).first()) is None else _SeqRow(*row)
                 for stmt, params in calls]
@@ -181,7 +224,7 @@ def _take_seqs(conn: Connection, jobs: list[_TextSend], now: datetime) -> list[_
 _compiled_cache: dict[tuple[str, int], tuple[str, dict[str, object]]] = {}
 
 
-def _compiled_seq_statement(dialect: Dialect, stmt: Update) -> tuple[str, dict[str, object]]:
+def _compiled_seq_statement(dialect: Dialect, stmt: Update | Select[Any]) -> tuple[str, dict[str, object]]:
     """The driver's SQL text of a seq statement and its literal parameters (the closed status,
     the device owner type), compiled once per dialect."""
     key = (dialect.name, id(stmt))
@@ -234,15 +277,17 @@ def _store_texts(conn: Connection, settings: Settings, events: Events, jobs: lis
     # One position per reader and session (the highest): a multi-row upsert may not touch a row twice.
     reads: dict[tuple[str, str, str], dict[str, object]] = {}
     now = utcnow()
-    for job, row in zip(jobs, _take_seqs(conn, jobs, now), strict=True):
+    message_ids = [new_id("msg") for _ in jobs]
+    for message_id in message_ids:
+        events.expect(message_id)  # before the commit (Events.expect); an id not used is harmless
+    stored_already = conn.dialect.name == "postgresql"  # by `_send_statement` itself
+    for job, message_id, row in zip(jobs, message_ids, _take_seqs(conn, jobs, now, message_ids), strict=True):
         principal = job.principal
         if row is None:
             stored.append(None)
             continue
         if principal.role is Role.OPERATOR and principal.departments and row.department not in principal.departments:
             raise _NotVisible  # lib/access.py's rule; the ORM path answers 404
-        message_id = new_id("msg")
-        events.expect(message_id)
         values = {"id": message_id, "session_id": job.session_id, "seq": row.last_seq,
                   "sender_type": principal.participant_type, "sender_id": principal.id,
                   "sender_name": principal.name, "body": job.body, "client_msg_id": job.client_msg_id,
@@ -259,8 +304,9 @@ def _store_texts(conn: Connection, settings: Settings, events: Events, jobs: lis
         if row.notify:
             to_notify.append(stored[-1])  # type: ignore[arg-type]
     if messages:
-        conn.execute(_INSERT_MESSAGE, messages)
-        advance_reads(conn, list(reads.values()))
+        if not stored_already:
+            conn.execute(_INSERT_MESSAGE, messages)
+            advance_reads(conn, list(reads.values()))
         enqueue_messages(conn, settings, to_notify)
     return stored
 
