@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app
 from marshmallow import Schema, ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
@@ -71,9 +71,9 @@ def sockets_of(key: str) -> list[str]:
     return list(_by_user.get(key, []))
 
 
-def socket_principal(sid: str | None = None) -> Principal:
-    """Who is behind socket `sid` (default: the socket of the Flask request being served)."""
-    principal = _principals.get(sid if sid is not None else request.sid)  # type: ignore[attr-defined]
+def socket_principal(sid: str) -> Principal:
+    """Who is behind socket `sid`, with a token still valid."""
+    principal = _principals.get(sid)
     if principal is None:
         raise Unauthorized("Not authenticated", {"reason": "missing"})
     if principal.expired():

@@ -51,7 +51,7 @@ from support_api.services.attachments import claim_attachments
 from support_api.services.limits import enforce
 from support_api.services.push_outbox import enqueue_message, enqueue_messages
 from support_api.services.queries import with_attachments
-from support_api.services.read_state import advance_read, advance_reads
+from support_api.services.read_state import advance_read, advance_reads, forward_only
 
 
 @dataclass(frozen=True)
@@ -165,17 +165,11 @@ def _send_statement(kind: str) -> Select[Any]:
                param("sender_name", messages.c.sender_name), param("body", messages.c.body),
                param("client_msg_id", messages.c.client_msg_id), param("now", messages.c.created_at)),
     ).cte("message")
-    position = postgresql.insert(reads).from_select(
+    position = forward_only(postgresql.insert(reads).from_select(
         ["session_id", "reader_type", "reader_id", "last_read_seq", "updated_at"],
         select(taken.c.id, param("sender_type", reads.c.reader_type), param("sender_id", reads.c.reader_id),
                taken.c.last_seq, param("now", reads.c.updated_at)),
-    )
-    position = position.on_conflict_do_update(
-        index_elements=[reads.c.session_id, reads.c.reader_type, reads.c.reader_id],
-        set_={"last_read_seq": case((reads.c.last_read_seq > position.excluded.last_read_seq, reads.c.last_read_seq),
-                                    else_=position.excluded.last_read_seq),
-              "updated_at": position.excluded.updated_at},
-    ).cte("position")
+    )).cte("position")
     return select(taken.c.last_seq, taken.c.user_id, taken.c.operator_id, taken.c.department,
                   taken.c.notify).add_cte(message, position)
 
@@ -294,10 +288,11 @@ def _store_texts(conn: Connection, settings: Settings, events: Events, jobs: lis
                   "created_at": now}
         messages.append(values)
         message = _detached(Message, values, attachments=[])
-        # Whoever writes has seen the conversation up to their own message.
-        reads[(job.session_id, principal.participant_type, principal.id)] = {
-            "session_id": job.session_id, "reader_type": principal.participant_type, "reader_id": principal.id,
-            "seq": message.seq, "now": now}
+        if not stored_already:
+            # Whoever writes has seen the conversation up to their own message.
+            reads[(job.session_id, principal.participant_type, principal.id)] = {
+                "session_id": job.session_id, "reader_type": principal.participant_type, "reader_id": principal.id,
+                "seq": message.seq, "now": now}
         stored.append((_detached(ChatSession, {"id": job.session_id, "user_id": row.user_id,
                                                "operator_id": row.operator_id, "department": row.department,
                                                "last_seq": row.last_seq}), message))

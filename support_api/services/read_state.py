@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import Connection, Insert, bindparam, case
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,6 +27,13 @@ def _advance_statement(dialect: str) -> Insert:
     stmt = insert(table).values(session_id=bindparam("session_id"), reader_type=bindparam("reader_type"),
                                 reader_id=bindparam("reader_id"), last_read_seq=bindparam("seq"),
                                 updated_at=bindparam("now"))
+    return forward_only(stmt)
+
+
+def forward_only(stmt: Any) -> Any:
+    """`stmt`, an INSERT of read positions (PostgreSQL's or SQLite's), as an upsert that never
+    moves a position backwards. Also used by the send statement (services/messages.py)."""
+    table = ReadState.__table__
     return stmt.on_conflict_do_update(
         index_elements=[table.c.session_id, table.c.reader_type, table.c.reader_id],
         set_={
