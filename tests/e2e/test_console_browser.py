@@ -180,8 +180,10 @@ def test_new_chat_appears_in_the_queue_live_and_the_reply_reaches_the_user(brows
     reply = user_sock.wait_for("message:new", lambda m: m["sender"]["type"] == "operator")[0]
     assert reply["body"] == "確認いたします。少々お待ちください。"
     assert reply["sender"]["id"] == op.id
-    assert browser("value", page=page, role="textbox", name="Reply") == ""
+    # The box clears when the ack arrives, which can be after the user already has the message:
+    # the reply in the operator's own log is added in the same step, so wait for it first.
     wait_in_log(browser, page, "確認いたします")
+    assert browser("value", page=page, role="textbox", name="Reply") == ""
 
     # Shift+Enter is a new line, the Send button sends.
     browser("type", page=page, role="textbox", name="Reply", text="一行目")
