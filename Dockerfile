@@ -15,8 +15,9 @@ WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./
 COPY support_api ./support_api
 COPY migrations ./migrations
-# Editable install: `support-api db upgrade` finds migrations/ beside the package.
-RUN pip install -e . \
+# Editable install: `support-api db upgrade` finds migrations/ beside the package. The `gevent`
+# extra: deploy/compose.yaml runs the servers with SUPPORT_API_ASYNC_MODE=gevent.
+RUN pip install -e '.[gevent]' \
  && useradd --system --uid 10001 --home-dir /data app \
  && mkdir -p /data && chown app /data
 

@@ -287,6 +287,14 @@ def test_compose_topology() -> None:
             assert settings.upload_dir.is_relative_to(target), f"{name}: uploads outside the shared volume"
         if name != "migrate":
             assert settings.metrics_port, f"{name}: no SUPPORT_API_METRICS_PORT (Prometheus scrapes it)"
+        if settings.async_mode == "gevent":
+            # gevent is an extra: an image installed without it would fail at the first start.
+            installs = [args for instruction, args in dockerfile(top.dockerfile)
+                        if instruction == "RUN" and "pip install" in args]
+            assert any(re.search(r"\.\[[^\]]*\bgevent\b", args) for args in installs), \
+                f"{name} runs gevent but the image installs no `gevent` extra: {installs}"
+    # The servers run the runtime production uses (docs/production.md).
+    assert {top.env(name).get("SUPPORT_API_ASYNC_MODE") for name in top.apis} == {"gevent"}
     assert "shared" in (top.compose.get("volumes") or {}), "the `shared` volume is not declared"
 
     # Start order: postgres healthy -> migrate completed -> servers and worker (Redis healthy).

@@ -132,11 +132,14 @@ class Cluster:
         self.worker: subprocess.Popen[bytes] | None = None
 
     def env(self, index: int) -> dict[str, str]:
-        return server_env(self.url, self.var_dir, jwt_secret=self.secret, redis_url=REDIS_URL, extra_env={
+        # gevent: the runtime deploy/compose.yaml and the systemd unit run (docs/production.md).
+        extra = {
             "SUPPORT_API_PUSH_EMBEDDED": "false", "SUPPORT_API_PROXY_COUNT": "1",
             "SUPPORT_API_RATE_LIMIT_MESSAGES": "100000/minute", "SUPPORT_API_RATE_LIMITS": "off",
             "SUPPORT_API_METRICS_PORT": str(self.metrics_ports[index]),
-            "SUPPORT_API_SHUTDOWN_GRACE_SECONDS": "15"})
+            "SUPPORT_API_SHUTDOWN_GRACE_SECONDS": "15"}
+        return server_env(self.url, self.var_dir, jwt_secret=self.secret, redis_url=REDIS_URL, async_mode="gevent",
+                          extra_env=extra)
 
     def start(self, index: int) -> ServerProcess:
         n = sum(1 for _ in self.var_dir.glob(f"server-{self.ports[index]}*.log"))
