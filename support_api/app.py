@@ -36,7 +36,7 @@ from support_api.api import safety as safety_api
 from support_api.config import Settings
 from support_api.lib import metrics, request_context
 from support_api.lib.auth import TokenVerifier
-from support_api.lib.db import Database
+from support_api.lib.db import Database, retry_soon
 from support_api.lib.errors import ApiError, Overloaded, PayloadTooLarge, release
 from support_api.lib.events import Events
 from support_api.lib.lifecycle import EXTENSION as LIFECYCLE
@@ -70,26 +70,18 @@ def _register_errors(app: Flask) -> None:
             response.headers["Retry-After"] = str(exc.details["retry_after"])
         return response, status
 
-    def busy() -> tuple[Response, int]:
+    @app.errorhandler(SQLAlchemyTimeoutError)
+    @app.errorhandler(DBAPIError)
+    def database_unavailable(exc: Exception) -> tuple[Response, int]:
+        if not retry_soon(exc):
+            return unexpected(exc)
+        # The pool is exhausted, or the connection died under the request (the pool is renewed
+        # already): the client's retry finds a connection.
+        log.warning("no usable database connection (%s): answering 503", type(exc).__name__)
         response, status = _envelope(Overloaded.status, Overloaded.code, "The server is busy; retry shortly",
                                      {"retry_after": 1})
         response.headers["Retry-After"] = "1"
         return response, status
-
-    @app.errorhandler(SQLAlchemyTimeoutError)
-    def overloaded(exc: SQLAlchemyTimeoutError) -> tuple[Response, int]:
-        log.warning("database pool exhausted: answering 503")
-        return busy()
-
-    @app.errorhandler(DBAPIError)
-    def database_error(exc: DBAPIError) -> tuple[Response, int]:
-        if not exc.connection_invalidated:
-            log.exception("unhandled database error")
-            return _envelope(500, "internal_error", "Something went wrong")
-        # The connection died under the request (a database restart or failover): the pool is
-        # renewed already (lib/db.py), so the client's retry runs on a fresh connection.
-        log.warning("database connection lost: answering 503")
-        return busy()
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc: RequestEntityTooLarge) -> tuple[Response, int]:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -59,6 +60,14 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, pool_size=10, max_overflow=20, pool_timeout=POOL_TIMEOUT_SECONDS)
     _ping_when_idle(engine)
     return engine
+
+
+def retry_soon(exc: BaseException) -> bool:
+    """A database error the client should just retry: no pooled connection came free within
+    `POOL_TIMEOUT_SECONDS`, or the one in use was lost (a restart or failover; the pool is
+    renewed already, `_ping_when_idle`). REST answers it 503 `overloaded` with Retry-After
+    (app.py), a socket event's ack likewise (realtime/connections.py)."""
+    return isinstance(exc, PoolTimeout) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 def _ping_when_idle(engine: Engine) -> None:

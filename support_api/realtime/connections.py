@@ -10,10 +10,9 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from marshmallow import Schema, ValidationError
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from support_api.lib import request_context
+from support_api.lib.db import retry_soon
 from support_api.lib.auth import Principal
 from support_api.lib.errors import ApiError, Overloaded, Unauthorized, ValidationFailed, field_errors, release
 from support_api.lib.lifecycle import current_lifecycle
@@ -133,10 +132,7 @@ def acked(schema: Schema) -> Callable[[SocketHandler], Callable[..., dict[str, A
                 release(exc)
                 return {"ok": False, "error": exc.to_dict()}
             except Exception as exc:  # noqa: BLE001 - a socket handler must always ack
-                if isinstance(exc, SQLAlchemyTimeoutError) or (isinstance(exc, DBAPIError)
-                                                               and exc.connection_invalidated):
-                    # No free pooled connection, or the one in use died (a database restart:
-                    # the pool is renewed already, lib/db.py): the client's retry will find one.
+                if retry_soon(exc):
                     busy = Overloaded("The server is busy; retry shortly", {"retry_after": 1})
                     return {"ok": False, "error": busy.to_dict()}
                 log.exception("socket handler %s failed", handler.__name__)

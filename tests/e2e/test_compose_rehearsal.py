@@ -264,6 +264,7 @@ def test_compose_topology() -> None:
     volumes = [args for instruction, args in dockerfile(top.dockerfile) if instruction == "VOLUME"]
     assert any(var_dir in v for v in volumes), f"the image does not declare {var_dir} a volume"
     postgres_env = environment_of(services["postgres"])
+    installs = [args for instruction, args in dockerfile(top.dockerfile) if instruction == "RUN" and "pip install" in args]
 
     for name in [*top.apis, "push-worker", "migrate"]:
         svc = services[name]
@@ -289,8 +290,6 @@ def test_compose_topology() -> None:
             assert settings.metrics_port, f"{name}: no SUPPORT_API_METRICS_PORT (Prometheus scrapes it)"
         if settings.async_mode == "gevent":
             # gevent is an extra: an image installed without it would fail at the first start.
-            installs = [args for instruction, args in dockerfile(top.dockerfile)
-                        if instruction == "RUN" and "pip install" in args]
             assert any(re.search(r"\.\[[^\]]*\bgevent\b", args) for args in installs), \
                 f"{name} runs gevent but the image installs no `gevent` extra: {installs}"
     # The servers run the runtime production uses (docs/production.md).
